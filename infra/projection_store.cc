@@ -1,0 +1,141 @@
+#include "infra/projection_store.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "infra/rocks_status.h"
+#include "infra/status_macros.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+
+namespace kehu::infra {
+
+using schema::Family;
+
+absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
+    const std::string& dir, const ProjectionStoreOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create projection store directory ", dir, ": ", ec.message()));
+  }
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.compression = rocksdb::kLZ4Compression;
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (int i = 0; i < schema::kFamilyCount; ++i) {
+    descriptors.emplace_back(schema::FamilyName(static_cast<Family>(i)),
+                             cf_options);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
+  KEHU_RETURN_IF_ERROR(
+      FromRocks(s, absl::StrCat("opening projection store ", dir)));
+
+  auto store = std::unique_ptr<ProjectionStore>(new ProjectionStore());
+  store->db_.reset(raw);
+  // handles[0] is the default family, which kehu does not use.
+  store->families_.assign(handles.begin() + 1, handles.end());
+  raw->DestroyColumnFamilyHandle(handles[0]).PermitUncheckedError();
+
+  // The meta rows pin what the store was built with.
+  rocksdb::ColumnFamilyHandle* meta = store->family(Family::kMeta);
+  std::string version;
+  s = raw->Get(rocksdb::ReadOptions(), meta, schema::kMetaSchemaVersion,
+               &version);
+  if (s.IsNotFound()) {
+    rocksdb::WriteBatch init;
+    init.Put(meta, schema::kMetaSchemaVersion, schema::kSchemaVersion);
+    init.Put(meta, schema::kMetaReportingCurrency, options.reporting_currency);
+    KEHU_RETURN_IF_ERROR(FromRocks(raw->Write(rocksdb::WriteOptions(), &init),
+                                   "initialising projection store"));
+    store->reporting_currency_ = options.reporting_currency;
+    return store;
+  }
+  KEHU_RETURN_IF_ERROR(FromRocks(s, "reading projection store schema version"));
+  if (version != schema::kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "projection store ", dir, " has schema version ", version,
+        ", this kehu writes version ", schema::kSchemaVersion,
+        "; rebuild it from the log into a fresh directory"));
+  }
+  KEHU_RETURN_IF_ERROR(FromRocks(
+      raw->Get(rocksdb::ReadOptions(), meta, schema::kMetaReportingCurrency,
+               &store->reporting_currency_),
+      "reading projection store reporting currency"));
+  if (store->reporting_currency_ != options.reporting_currency) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "projection store ", dir, " ranks money in ",
+        store->reporting_currency_, ", configured reporting currency is ",
+        options.reporting_currency,
+        "; rebuild the store from the log to change it"));
+  }
+  return store;
+}
+
+ProjectionStore::~ProjectionStore() {
+  if (db_ == nullptr) return;
+  for (auto* handle : families_) {
+    db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+  }
+  db_->Close().PermitUncheckedError();
+}
+
+absl::StatusOr<std::optional<store::v1::CustomerState>>
+ProjectionStore::GetCustomer(std::string_view customer_id) const {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), family(Family::kCustomers),
+               schema::CustomerKey(customer_id), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  KEHU_RETURN_IF_ERROR(FromRocks(s, "reading customer"));
+  store::v1::CustomerState state;
+  if (!state.ParseFromString(value)) {
+    return absl::DataLossError(absl::StrCat(
+        "customer row of ", std::string(customer_id), " does not parse"));
+  }
+  return state;
+}
+
+absl::StatusOr<store::v1::PartitionProgress> ProjectionStore::GetProgress(
+    int32_t partition) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), family(Family::kOffsets),
+                               schema::PartitionKey(partition), &value);
+  store::v1::PartitionProgress progress;
+  if (s.IsNotFound()) return progress;
+  KEHU_RETURN_IF_ERROR(FromRocks(s, "reading partition progress"));
+  if (!progress.ParseFromString(value)) {
+    return absl::DataLossError(
+        absl::StrCat("progress row of partition ", partition, " does not parse"));
+  }
+  return progress;
+}
+
+absl::Status ProjectionStore::Write(rocksdb::WriteBatch* batch) {
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), batch),
+                   "writing to projection store");
+}
+
+absl::Status ProjectionStore::Flush() {
+  KEHU_RETURN_IF_ERROR(
+      FromRocks(db_->FlushWAL(/*sync=*/true), "syncing projection store WAL"));
+  return absl::OkStatus();
+}
+
+}  // namespace kehu::infra

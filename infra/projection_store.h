@@ -1,0 +1,77 @@
+// ProjectionStore: the RocksDB database that holds every view the
+// projectors fold (layout in store_schema.h).
+//
+// Operation: opened once per process; the projector writes one WriteBatch
+// per fold batch (state rows, index rows and the partition's progress
+// together), the query service reads rows and iterates indexes. Writes are
+// not fsynced: the event log is the system of record, and RocksDB's WAL
+// recovery keeps a prefix of the batches, so state and progress stay
+// consistent after a crash and the projector refolds the lost tail.
+//
+// Concurrency: all methods are thread-safe (RocksDB's guarantees).
+#ifndef KEHU_INFRA_PROJECTION_STORE_H_
+#define KEHU_INFRA_PROJECTION_STORE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "infra/store_schema.h"
+#include "kehu/store/v1/store.pb.h"
+#include "rocksdb/db.h"
+
+namespace kehu::infra {
+
+struct ProjectionStoreOptions {
+  // ISO 4217 currency that money indexes (top customers by revenue or
+  // margin) rank by. Fixed when the store is created; changing it needs a
+  // replay into a fresh store.
+  std::string reporting_currency = "EUR";
+  // Size of the shared block cache.
+  size_t block_cache_bytes = size_t{256} << 20;
+};
+
+class ProjectionStore {
+ public:
+  // Opens the store in `dir`, creating it if missing.
+  static absl::StatusOr<std::unique_ptr<ProjectionStore>> Open(
+      const std::string& dir, const ProjectionStoreOptions& options);
+
+  ~ProjectionStore();
+  ProjectionStore(const ProjectionStore&) = delete;
+  ProjectionStore& operator=(const ProjectionStore&) = delete;
+
+  rocksdb::DB* db() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* family(schema::Family f) const {
+    return families_[static_cast<int>(f)];
+  }
+  const std::string& reporting_currency() const { return reporting_currency_; }
+
+  // The customer's state row; nullopt when no event of theirs was folded.
+  absl::StatusOr<std::optional<store::v1::CustomerState>> GetCustomer(
+      std::string_view customer_id) const;
+
+  // The projector's progress on `partition` (all zero before its first batch).
+  absl::StatusOr<store::v1::PartitionProgress> GetProgress(
+      int32_t partition) const;
+
+  // Applies `batch` atomically.
+  absl::Status Write(rocksdb::WriteBatch* batch);
+
+  // Flushes memtables and the WAL; called on clean shutdown.
+  absl::Status Flush();
+
+ private:
+  ProjectionStore() = default;
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> families_;
+  std::string reporting_currency_;
+};
+
+}  // namespace kehu::infra
+
+#endif  // KEHU_INFRA_PROJECTION_STORE_H_
