@@ -1,0 +1,193 @@
+#include "projections/partition_projector.h"
+
+#include "absl/strings/str_cat.h"
+#include "infra/check.h"
+#include "infra/event_validation.h"
+#include "infra/rocks_status.h"
+#include "infra/status_macros.h"
+#include "projections/customer_fold.h"
+
+namespace kehu::projections {
+
+using infra::schema::Family;
+using infra::schema::IndexMetric;
+namespace schema = infra::schema;
+
+absl::StatusOr<std::unique_ptr<PartitionProjector>> PartitionProjector::Create(
+    infra::ProjectionStore* store, int32_t partition, size_t cache_customers) {
+  auto projector = std::unique_ptr<PartitionProjector>(
+      new PartitionProjector(store, partition, cache_customers));
+  KEHU_ASSIGN_OR_RETURN(projector->progress_, store->GetProgress(partition));
+  return projector;
+}
+
+PartitionProjector::PartitionProjector(infra::ProjectionStore* store,
+                                       int32_t partition,
+                                       size_t cache_customers)
+    : store_(store), partition_(partition), cache_customers_(cache_customers) {}
+
+absl::Status PartitionProjector::Process(
+    const std::vector<infra::LogRecord>& records) {
+  if (records.empty()) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  store::v1::PartitionProgress progress = progress_;
+  for (const auto& record : records) {
+    KEHU_CHECK(record.partition == partition_);
+    KEHU_CHECK(record.offset == progress_.next_offset());
+    KEHU_RETURN_IF_ERROR(Apply(record, &batch));
+    progress_.set_next_offset(record.offset + 1);
+  }
+
+  std::vector<CachedCustomer*> dirty;
+  for (auto& [id, customer] : cache_) {
+    if (customer.dirty) {
+      PutCustomer(&customer, &batch);
+      dirty.push_back(&customer);
+    }
+  }
+  batch.Put(store_->family(Family::kOffsets), schema::PartitionKey(partition_),
+            progress_.SerializeAsString());
+  absl::Status s = store_->Write(&batch);
+  batch_dedup_.clear();
+  if (!s.ok()) {
+    // The cache now holds state the store does not: drop it, and go back to
+    // the committed progress so that a retry refolds the batch.
+    cache_.clear();
+    progress_ = progress;
+    return s;
+  }
+  for (CachedCustomer* customer : dirty) {
+    const auto* totals = FindTotals(customer->state, store_->reporting_currency());
+    customer->indexed = true;
+    customer->revenue = totals != nullptr ? totals->revenue_minor() : 0;
+    customer->margin = totals != nullptr ? totals->margin_minor() : 0;
+    customer->purchases = customer->state.purchase_count();
+    customer->dirty = false;
+  }
+  // Bounded cache: every entry is clean now, so any may go.
+  if (cache_.size() > cache_customers_) cache_.clear();
+  return absl::OkStatus();
+}
+
+absl::Status PartitionProjector::Apply(const infra::LogRecord& record,
+                                       rocksdb::WriteBatch* batch) {
+  events::v1::Event event;
+  if (!event.ParseFromString(record.value)) {
+    DeadLetter(record, "", "does not parse as a kehu.events.v1.Event", batch);
+    return absl::OkStatus();
+  }
+  if (infra::IsUnknownPayload(event)) {
+    progress_.set_unknown_skipped(progress_.unknown_skipped() + 1);
+    return absl::OkStatus();
+  }
+  if (auto invalid = infra::ValidateEvent(event)) {
+    DeadLetter(record, invalid->field, invalid->reason, batch);
+    return absl::OkStatus();
+  }
+  if (record.key != event.customer_id()) {
+    DeadLetter(record, "customer_id",
+               "must equal the record key (the partition key)", batch);
+    return absl::OkStatus();
+  }
+
+  const std::string dedup_key =
+      schema::DedupKey(event.customer_id(), event.event_id());
+  KEHU_ASSIGN_OR_RETURN(bool folded, AlreadyFolded(dedup_key));
+  if (folded) {
+    progress_.set_duplicates(progress_.duplicates() + 1);
+    return absl::OkStatus();
+  }
+  KEHU_ASSIGN_OR_RETURN(CachedCustomer * customer, Load(event.customer_id()));
+  FoldEvent(event, EventPosition{record.partition, record.offset},
+            &customer->state);
+  customer->dirty = true;
+
+  std::string offset;
+  schema::PutFixed64BE(&offset, static_cast<uint64_t>(record.offset));
+  batch->Put(store_->family(Family::kDedup), dedup_key, offset);
+  batch_dedup_.insert(dedup_key);
+  batch->Put(store_->family(Family::kTimeline),
+             schema::TimelineKey(event.customer_id(), record.offset),
+             record.value);
+  progress_.set_folded(progress_.folded() + 1);
+  return absl::OkStatus();
+}
+
+void PartitionProjector::DeadLetter(const infra::LogRecord& record,
+                                    const std::string& field,
+                                    const std::string& reason,
+                                    rocksdb::WriteBatch* batch) {
+  store::v1::DeadLetter letter;
+  letter.set_partition(record.partition);
+  letter.set_offset(record.offset);
+  letter.set_key(record.key);
+  letter.set_value(record.value);
+  letter.set_field(field);
+  letter.set_reason(reason);
+  batch->Put(store_->family(Family::kDeadLetter),
+             schema::DeadLetterKey(record.partition, record.offset),
+             letter.SerializeAsString());
+  progress_.set_dead_lettered(progress_.dead_lettered() + 1);
+}
+
+absl::StatusOr<bool> PartitionProjector::AlreadyFolded(
+    const std::string& dedup_key) {
+  if (batch_dedup_.contains(dedup_key)) return true;
+  std::string value;
+  rocksdb::Status s = store_->db()->Get(
+      rocksdb::ReadOptions(), store_->family(Family::kDedup), dedup_key, &value);
+  if (s.IsNotFound()) return false;
+  KEHU_RETURN_IF_ERROR(infra::FromRocks(s, "reading dedup row"));
+  return true;
+}
+
+absl::StatusOr<PartitionProjector::CachedCustomer*> PartitionProjector::Load(
+    const std::string& customer_id) {
+  auto it = cache_.find(customer_id);
+  if (it != cache_.end()) return &it->second;
+  KEHU_ASSIGN_OR_RETURN(auto stored, store_->GetCustomer(customer_id));
+  CachedCustomer& customer = cache_[customer_id];
+  if (stored.has_value()) {
+    customer.state = std::move(*stored);
+    const auto* totals = FindTotals(customer.state, store_->reporting_currency());
+    customer.indexed = true;
+    customer.revenue = totals != nullptr ? totals->revenue_minor() : 0;
+    customer.margin = totals != nullptr ? totals->margin_minor() : 0;
+    customer.purchases = customer.state.purchase_count();
+  }
+  return &customer;
+}
+
+void PartitionProjector::PutCustomer(CachedCustomer* customer,
+                                     rocksdb::WriteBatch* batch) {
+  const store::v1::CustomerState& state = customer->state;
+  batch->Put(store_->family(Family::kCustomers),
+             schema::CustomerKey(state.customer_id()),
+             state.SerializeAsString());
+
+  const auto* totals = FindTotals(state, store_->reporting_currency());
+  const struct {
+    IndexMetric metric;
+    int64_t old_value;
+    int64_t new_value;
+  } indexes[] = {
+      {IndexMetric::kRevenue, customer->revenue,
+       totals != nullptr ? totals->revenue_minor() : 0},
+      {IndexMetric::kMargin, customer->margin,
+       totals != nullptr ? totals->margin_minor() : 0},
+      {IndexMetric::kPurchaseCount, customer->purchases, state.purchase_count()},
+  };
+  rocksdb::ColumnFamilyHandle* family = store_->family(Family::kIndexes);
+  for (const auto& index : indexes) {
+    if (customer->indexed && index.old_value == index.new_value) continue;
+    if (customer->indexed) {
+      batch->Delete(family, schema::IndexKey(index.metric, index.old_value,
+                                             state.customer_id()));
+    }
+    batch->Put(family,
+               schema::IndexKey(index.metric, index.new_value, state.customer_id()),
+               "");
+  }
+}
+
+}  // namespace kehu::projections
