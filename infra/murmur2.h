@@ -9,8 +9,10 @@
 
 namespace kehu::infra {
 
-// Kafka's murmur2 hash of `key` (seed 0x9747b28c), as a signed 32-bit int
-// like Java's.
+// Kafka's murmur2 hash of the bytes of `key` (seed 0x9747b28c), as the
+// signed 32-bit int Java returns. A string key must be passed as the bytes
+// the producer's serializer sends (UTF-8 for Kafka's StringSerializer).
+// Thread-safe; defined for every input, including empty and binary keys.
 int32_t Murmur2(std::string_view key);
 
 // The partition Kafka's Java producer picks for `key`:
