@@ -97,10 +97,13 @@ ProjectionStore::~ProjectionStore() {
 }
 
 absl::StatusOr<std::optional<store::v1::CustomerState>>
-ProjectionStore::GetCustomer(std::string_view customer_id) const {
+ProjectionStore::GetCustomer(std::string_view customer_id,
+                             const rocksdb::Snapshot* snapshot) const {
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot;
   std::string value;
   rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), family(Family::kCustomers),
+      db_->Get(read, family(Family::kCustomers),
                schema::CustomerKey(customer_id), &value);
   if (s.IsNotFound()) return std::nullopt;
   KEHU_RETURN_IF_ERROR(FromRocks(s, "reading customer"));

@@ -51,8 +51,10 @@ class ProjectionStore {
   const std::string& reporting_currency() const { return reporting_currency_; }
 
   // The customer's state row; nullopt when no event of theirs was folded.
+  // Reads at `snapshot` when given, else the latest state.
   absl::StatusOr<std::optional<store::v1::CustomerState>> GetCustomer(
-      std::string_view customer_id) const;
+      std::string_view customer_id,
+      const rocksdb::Snapshot* snapshot = nullptr) const;
 
   // The projector's progress on `partition` (all zero before its first batch).
   absl::StatusOr<store::v1::PartitionProgress> GetProgress(

@@ -1,0 +1,182 @@
+#include "query/query_service.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "infra/event_validation.h"
+#include "infra/grpc_status.h"
+#include "infra/rocks_status.h"
+#include "infra/status_macros.h"
+#include "infra/store_schema.h"
+#include "query/customer_view.h"
+#include "rocksdb/snapshot.h"
+
+namespace kehu::query {
+namespace {
+
+using infra::schema::Family;
+using infra::schema::IndexMetric;
+
+absl::Status CheckCustomerId(const std::string& id) {
+  if (id.empty()) {
+    return absl::InvalidArgumentError("customer_id: must not be empty");
+  }
+  if (id.size() > infra::kMaxIdBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("customer_id: must be at most ", infra::kMaxIdBytes,
+                     " bytes, got ", id.size()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<IndexMetric> ToIndexMetric(query::v1::Metric metric) {
+  switch (metric) {
+    case query::v1::METRIC_REVENUE:
+      return IndexMetric::kRevenue;
+    case query::v1::METRIC_MARGIN:
+      return IndexMetric::kMargin;
+    case query::v1::METRIC_PURCHASE_COUNT:
+      return IndexMetric::kPurchaseCount;
+    case query::v1::METRIC_UNSPECIFIED:
+      return absl::InvalidArgumentError(
+          "metric: must be set (METRIC_REVENUE, METRIC_MARGIN or "
+          "METRIC_PURCHASE_COUNT)");
+    default:
+      // A newer client may send a metric this server does not know.
+      return absl::InvalidArgumentError(
+          absl::StrCat("metric: unknown value ", static_cast<int>(metric)));
+  }
+}
+
+absl::Status GetCustomerView(const infra::ProjectionStore& store,
+                             const query::v1::GetCustomerRequest& request,
+                             query::v1::CustomerView* response) {
+  KEHU_RETURN_IF_ERROR(CheckCustomerId(request.customer_id()));
+  KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::CustomerState> state,
+                        store.GetCustomer(request.customer_id()));
+  if (!state.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("customer ", request.customer_id(), " not found"));
+  }
+  *response = ToCustomerView(*state);
+  return absl::OkStatus();
+}
+
+// Reads the customer row named by an index entry, at `snapshot`. The
+// projector writes index entries and rows in one batch, so an entry without
+// a row means the store is damaged.
+absl::StatusOr<store::v1::CustomerState> ReadIndexedCustomer(
+    const infra::ProjectionStore& store, const rocksdb::Snapshot* snapshot,
+    const std::string& customer_id) {
+  KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::CustomerState> state,
+                        store.GetCustomer(customer_id, snapshot));
+  if (!state.has_value()) {
+    return absl::DataLossError(absl::StrCat(
+        "index names customer ", customer_id, ", who has no customer row"));
+  }
+  return std::move(*state);
+}
+
+absl::Status ListTopCustomers(const infra::ProjectionStore& store,
+                              const query::v1::TopCustomersRequest& request,
+                              query::v1::TopCustomersResponse* response) {
+  KEHU_ASSIGN_OR_RETURN(IndexMetric metric, ToIndexMetric(request.metric()));
+  if (request.limit() < 1 || request.limit() > kMaxTopCustomers) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "limit: must lie in 1..", kMaxTopCustomers, ", got ", request.limit()));
+  }
+  response->set_metric(request.metric());
+  response->set_currency(store.reporting_currency());
+
+  const std::string prefix = infra::schema::IndexPrefix(metric);
+  // The prefix is the metric's one byte, so the next byte value bounds it.
+  const std::string upper = infra::schema::IndexPrefix(
+      static_cast<IndexMetric>(static_cast<uint8_t>(metric) + 1));
+  const rocksdb::Slice upper_bound(upper);
+  rocksdb::ManagedSnapshot snapshot(store.db());
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot.snapshot();
+  read.iterate_upper_bound = &upper_bound;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store.db()->NewIterator(read, store.family(Family::kIndexes)));
+
+  int32_t rank = 0;
+  for (it->Seek(prefix); it->Valid() && rank < request.limit(); it->Next()) {
+    const rocksdb::Slice key = it->key();
+    IndexMetric key_metric;
+    int64_t value = 0;
+    std::string customer_id;
+    if (!infra::schema::DecodeIndexKey(std::string_view(key.data(), key.size()),
+                                       &key_metric, &value, &customer_id) ||
+        key_metric != metric) {
+      return absl::DataLossError(absl::StrCat(
+          "index key ", key.ToString(/*hex=*/true), " does not decode"));
+    }
+    KEHU_ASSIGN_OR_RETURN(
+        store::v1::CustomerState state,
+        ReadIndexedCustomer(store, snapshot.snapshot(), customer_id));
+    query::v1::RankedCustomer* ranked = response->add_customers();
+    ranked->set_rank(++rank);
+    ranked->set_value(value);
+    *ranked->mutable_customer() = ToCustomerView(state);
+  }
+  // Valid() == false can be an error rather than the end of the index.
+  return infra::FromRocks(it->status(), "scanning customer index");
+}
+
+absl::Status ReportProgress(const infra::ProjectionStore& store,
+                            const infra::EventLog& log,
+                            query::v1::GetProgressResponse* response) {
+  for (int32_t p = 0; p < log.partition_count(); ++p) {
+    // The log end first: the projector can only be behind it, never ahead.
+    const int64_t end = log.EndOffset(p);
+    KEHU_ASSIGN_OR_RETURN(store::v1::PartitionProgress progress,
+                          store.GetProgress(p));
+    query::v1::PartitionProgress* out = response->add_partitions();
+    out->set_partition(p);
+    out->set_log_end_offset(end);
+    out->set_next_offset(progress.next_offset());
+    out->set_lag(std::max<int64_t>(0, end - progress.next_offset()));
+    out->set_folded(progress.folded());
+    out->set_duplicates(progress.duplicates());
+    out->set_dead_lettered(progress.dead_lettered());
+    out->set_unknown_skipped(progress.unknown_skipped());
+    response->set_lag(response->lag() + out->lag());
+    response->set_folded(response->folded() + out->folded());
+    response->set_duplicates(response->duplicates() + out->duplicates());
+    response->set_dead_lettered(response->dead_lettered() + out->dead_lettered());
+    response->set_unknown_skipped(response->unknown_skipped() +
+                                  out->unknown_skipped());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+QueryService::QueryService(infra::ProjectionStore* store, infra::EventLog* log)
+    : store_(store), log_(log) {}
+
+grpc::Status QueryService::GetCustomer(
+    grpc::ServerContext* context, const query::v1::GetCustomerRequest* request,
+    query::v1::CustomerView* response) {
+  return infra::ToGrpcStatus(GetCustomerView(*store_, *request, response));
+}
+
+grpc::Status QueryService::TopCustomers(
+    grpc::ServerContext* context, const query::v1::TopCustomersRequest* request,
+    query::v1::TopCustomersResponse* response) {
+  return infra::ToGrpcStatus(ListTopCustomers(*store_, *request, response));
+}
+
+grpc::Status QueryService::GetProgress(
+    grpc::ServerContext* context, const query::v1::GetProgressRequest* request,
+    query::v1::GetProgressResponse* response) {
+  return infra::ToGrpcStatus(ReportProgress(*store_, *log_, response));
+}
+
+}  // namespace kehu::query

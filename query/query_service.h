@@ -1,0 +1,63 @@
+// QueryService: the kehu.query.v1.Query gRPC service, which serves customer
+// views out of the projection store.
+//
+// Operation: GetCustomer reads one row of the `customers` family and maps it
+// with ToCustomerView(). TopCustomers scans the metric's ordered index in
+// the `indexes` family (highest first) and reads each named customer's row;
+// index and rows are read from one RocksDB snapshot, so a ranked value and
+// the view beside it always agree. Errors are absl::Status inside and are
+// translated to gRPC once, at the end of each RPC: bad arguments are
+// INVALID_ARGUMENT naming the field, a missing customer NOT_FOUND, a row or
+// index key that does not decode DATA_LOSS.
+//
+// GetProgress compares each partition's stored next offset with the log's
+// end offset.
+//
+// Concurrency: stateless apart from the store and log pointers; gRPC may call the
+// methods from any number of threads at once.
+//
+// Limitations: TopCustomers returns at most 1000 customers and has no
+// paging.
+#ifndef KEHU_QUERY_QUERY_SERVICE_H_
+#define KEHU_QUERY_QUERY_SERVICE_H_
+
+#include "grpcpp/grpcpp.h"
+#include "infra/event_log.h"
+#include "infra/projection_store.h"
+#include "kehu/query/v1/query.grpc.pb.h"
+
+namespace kehu::query {
+
+// Largest TopCustomersRequest.limit accepted.
+inline constexpr int kMaxTopCustomers = 1000;
+
+class QueryService final : public query::v1::Query::Service {
+ public:
+  // `log` answers GetProgress (how far the store is behind the log).
+  // REQUIRES: `store` and `log` outlive the service (and the server it is
+  // registered with).
+  QueryService(infra::ProjectionStore* store, infra::EventLog* log);
+
+  QueryService(const QueryService&) = delete;
+  QueryService& operator=(const QueryService&) = delete;
+
+  grpc::Status GetCustomer(grpc::ServerContext* context,
+                           const query::v1::GetCustomerRequest* request,
+                           query::v1::CustomerView* response) override;
+
+  grpc::Status TopCustomers(grpc::ServerContext* context,
+                            const query::v1::TopCustomersRequest* request,
+                            query::v1::TopCustomersResponse* response) override;
+
+  grpc::Status GetProgress(grpc::ServerContext* context,
+                           const query::v1::GetProgressRequest* request,
+                           query::v1::GetProgressResponse* response) override;
+
+ private:
+  infra::ProjectionStore* const store_;  // not owned
+  infra::EventLog* const log_;           // not owned
+};
+
+}  // namespace kehu::query
+
+#endif  // KEHU_QUERY_QUERY_SERVICE_H_
