@@ -1,1 +1,121 @@
-int main() { return 0; }
+// The `kehu` binary: flag parsing only; each subcommand is a function in
+// infra/app/commands.h.
+#include <cstdlib>
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "absl/time/time.h"
+#include "infra/app/commands.h"
+
+namespace {
+
+// CLI11 reports parse errors by exception; they end here, at the edge.
+int Main(int argc, char** argv) {
+  using namespace kehu::app;  // NOLINT
+  CLI::App app{"kehu: event-sourced customer relationship management"};
+  app.require_subcommand(1);
+
+  ServerOptions serve;
+  auto* serve_cmd = app.add_subcommand(
+      "serve", "Run the embedded log, the projector, ingest and query");
+  serve_cmd->add_option("--data", serve.data_dir, "Data directory")
+      ->capture_default_str();
+  serve_cmd->add_option("--listen", serve.listen, "gRPC listen address")
+      ->capture_default_str();
+  serve_cmd->add_option("--partitions", serve.partitions,
+                        "Partitions of a new log")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  serve_cmd->add_option("--currency", serve.reporting_currency,
+                        "ISO 4217 currency that money rankings use")
+      ->capture_default_str();
+
+  kehu::producers::SimulatorOptions sim;
+  std::string sim_output = "-";
+  std::string sim_start = "2025-01-01";
+  auto* sim_cmd = app.add_subcommand(
+      "simulate", "Write a simulated workload (web shop, ERP, call center) as NDJSON");
+  sim_cmd->add_option("--customers", sim.customers, "Customers")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000000}))
+      ->capture_default_str();
+  sim_cmd->add_option("--days", sim.days, "Days simulated")
+      ->check(CLI::Range(1, 36500))
+      ->capture_default_str();
+  sim_cmd->add_option("--seed", sim.seed, "Random seed")->capture_default_str();
+  sim_cmd->add_option("--start", sim_start, "First day (YYYY-MM-DD, UTC)")
+      ->capture_default_str();
+  sim_cmd->add_option("--currency", sim.currency, "ISO 4217 currency")
+      ->capture_default_str();
+  sim_cmd->add_option("-o,--output", sim_output, "Output file, - for stdout")
+      ->capture_default_str();
+
+  ProduceOptions produce;
+  auto* produce_cmd = app.add_subcommand(
+      "produce", "Publish NDJSON events (canonical JSON of kehu.events.v1.Event)");
+  produce_cmd->add_option("input", produce.input, "NDJSON file, - for stdin")
+      ->capture_default_str();
+  produce_cmd->add_option("--server", produce.server, "Ingest server address")
+      ->capture_default_str();
+  produce_cmd->add_option("--batch", produce.batch_events, "Events per call")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+
+  ClientOptions client;
+  auto* query_cmd = app.add_subcommand("query", "Ask the query service");
+  query_cmd->require_subcommand(1);
+  query_cmd->add_option("--server", client.server, "Query server address")
+      ->capture_default_str();
+  query_cmd->add_flag("--json", client.json, "Print canonical JSON");
+  double timeout_seconds = 10;
+  query_cmd->add_option("--timeout", timeout_seconds, "Seconds per call")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+
+  std::string customer_id;
+  auto* get_cmd = query_cmd->add_subcommand("get", "One customer's view");
+  get_cmd->add_option("customer_id", customer_id, "Customer id")->required();
+
+  std::string metric = "margin";
+  int limit = 10;
+  auto* top_cmd = query_cmd->add_subcommand("top", "Top customers by a metric");
+  top_cmd->add_option("--metric", metric, "revenue, margin or purchases")
+      ->check(CLI::IsMember({"revenue", "margin", "purchases"}))
+      ->capture_default_str();
+  top_cmd->add_option("-n,--limit", limit, "How many")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+
+  bool wait = false;
+  auto* progress_cmd = query_cmd->add_subcommand(
+      "progress", "How far the projector is behind the log");
+  progress_cmd->add_flag("--wait", wait, "Wait until caught up (up to --timeout)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (serve_cmd->parsed()) return RunServe(serve);
+  if (sim_cmd->parsed()) {
+    absl::Time start;
+    std::string err;
+    if (!absl::ParseTime("%Y-%m-%d", sim_start, absl::UTCTimeZone(), &start, &err)) {
+      std::cerr << "kehu simulate: --start: expected YYYY-MM-DD, got \""
+                << sim_start << "\"\n";
+      return kExitError;
+    }
+    sim.start = start;
+    return RunSimulate(sim, sim_output);
+  }
+  if (produce_cmd->parsed()) return RunProduce(produce);
+  client.timeout = absl::Seconds(timeout_seconds);
+  if (get_cmd->parsed()) return RunQueryGet(client, customer_id);
+  if (top_cmd->parsed()) return RunQueryTop(client, metric, limit);
+  if (progress_cmd->parsed()) return RunQueryProgress(client, wait);
+  return kExitError;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return Main(argc, argv); }

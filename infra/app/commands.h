@@ -1,0 +1,58 @@
+// The `kehu` subcommands, each a function that returns the process exit
+// code, so that main.cc only parses flags. Errors are printed as one line
+// "kehu <command>: <what went wrong>" on stderr.
+#ifndef KEHU_INFRA_APP_COMMANDS_H_
+#define KEHU_INFRA_APP_COMMANDS_H_
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "infra/app/server.h"
+#include "producers/simulator.h"
+
+namespace kehu::app {
+
+// Exit codes.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;
+// `produce` finished, but some events were rejected.
+inline constexpr int kExitSomeRejected = 2;
+
+// Runs the server until SIGINT or SIGTERM, then shuts down cleanly.
+int RunServe(const ServerOptions& options);
+
+// Writes the simulated workload as NDJSON to `output` ("-" = stdout).
+int RunSimulate(const producers::SimulatorOptions& options,
+                const std::string& output);
+
+struct ProduceOptions {
+  // Ingest server address.
+  std::string server = "127.0.0.1:50051";
+  // NDJSON file, "-" = stdin.
+  std::string input = "-";
+  // Events per Append call.
+  int batch_events = 1000;
+  // Rejections printed in full (all are counted).
+  int max_listed_rejections = 20;
+};
+// Publishes NDJSON events through the ingest API; reports accepted and
+// rejected counts.
+int RunProduce(const ProduceOptions& options);
+
+struct ClientOptions {
+  std::string server = "127.0.0.1:50051";
+  // Protobuf's canonical JSON instead of a table.
+  bool json = false;
+  absl::Duration timeout = absl::Seconds(10);
+};
+int RunQueryGet(const ClientOptions& options, const std::string& customer_id);
+// `metric`: revenue, margin or purchases.
+int RunQueryTop(const ClientOptions& options, const std::string& metric,
+                int limit);
+// Prints how far the projector is behind the log; with `wait`, first
+// blocks until it has caught up (or the timeout passes).
+int RunQueryProgress(const ClientOptions& options, bool wait);
+
+}  // namespace kehu::app
+
+#endif  // KEHU_INFRA_APP_COMMANDS_H_

@@ -1,0 +1,121 @@
+#include "infra/app/format.h"
+
+#include <cstdlib>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+
+namespace kehu::app {
+namespace {
+
+int CurrencyExponent(const std::string& currency) {
+  static const char* const kZero[] = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY",
+                                      "KMF", "KRW", "PYG", "RWF", "UGX", "VND",
+                                      "VUV", "XAF", "XOF", "XPF"};
+  static const char* const kThree[] = {"BHD", "IQD", "JOD", "KWD",
+                                       "LYD", "OMR", "TND"};
+  for (const char* code : kZero) {
+    if (currency == code) return 0;
+  }
+  for (const char* code : kThree) {
+    if (currency == code) return 3;
+  }
+  return 2;
+}
+
+}  // namespace
+
+std::string FormatMoney(int64_t minor_units, const std::string& currency) {
+  const int exponent = CurrencyExponent(currency);
+  if (exponent == 0) return absl::StrCat(minor_units, " ", currency);
+  int64_t scale = exponent == 3 ? 1000 : 100;
+  const char* sign = minor_units < 0 ? "-" : "";
+  uint64_t abs = minor_units < 0 ? 0 - static_cast<uint64_t>(minor_units)
+                                 : static_cast<uint64_t>(minor_units);
+  return absl::StrFormat("%s%d.%0*d %s", sign, abs / scale, exponent,
+                         abs % scale, currency);
+}
+
+std::string FormatDate(const google::protobuf::Timestamp& ts) {
+  if (ts.seconds() == 0 && ts.nanos() == 0) return "-";
+  return absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(ts.seconds()),
+                          absl::UTCTimeZone());
+}
+
+std::string ShortEnumName(const std::string& full_name,
+                          const std::string& prefix) {
+  std::string name = full_name;
+  if (name.rfind(prefix, 0) == 0) name = name.substr(prefix.size());
+  absl::AsciiStrToLower(&name);
+  for (char& c : name) {
+    if (c == '_') c = ' ';
+  }
+  return name;
+}
+
+std::string FormatCustomer(const query::v1::CustomerView& view) {
+  using events::v1::RelationshipType_Name;
+  const auto& p = view.profile();
+  std::string out = absl::StrCat(
+      "customer ", view.customer_id(),
+      p.name().empty() ? "" : absl::StrCat(" (", p.name(), ")"), "\n");
+  absl::StrAppend(
+      &out, "  relationship   ",
+      ShortEnumName(RelationshipType_Name(p.relationship_type()),
+                    "RELATIONSHIP_TYPE_"),
+      p.region().empty() ? "" : absl::StrCat(", region ", p.region()), "\n");
+  absl::StrAppend(&out, "  lifecycle      ",
+                  ShortEnumName(query::v1::LifecycleStage_Name(view.lifecycle().stage()),
+                                "LIFECYCLE_STAGE_"),
+                  " since ", FormatDate(view.lifecycle().since()), "\n");
+  absl::StrAppend(&out, "  interactions   first ",
+                  FormatDate(p.first_interaction_at()), ", last ",
+                  FormatDate(p.last_interaction_at()), "\n");
+  const auto& o = view.orders();
+  absl::StrAppend(&out, "  purchases      ", o.purchase_count(), " (first ",
+                  FormatDate(o.first_purchase_at()), ", last ",
+                  FormatDate(o.last_purchase_at()), "), ", o.cancelled_count(),
+                  " cancelled, ", o.returned_count(), " with returns\n");
+  for (const auto& t : o.totals()) {
+    absl::StrAppend(&out, "  revenue        ",
+                    FormatMoney(t.revenue_minor(), t.currency()), ", margin ",
+                    FormatMoney(t.margin_minor(), t.currency()), ", refunded ",
+                    FormatMoney(t.refunded_minor(), t.currency()), ", paid ",
+                    FormatMoney(t.paid_minor(), t.currency()), "\n");
+  }
+  const auto& c = view.counts();
+  absl::StrAppend(&out, "  contacts       ", c.calls(), " calls, ", c.emails(),
+                  " emails, ", c.surveys(), " surveys\n");
+  absl::StrAppend(&out, "  complaints     ", view.complaints().open_count(),
+                  " open, ", view.complaints().resolved_count(), " resolved\n");
+  absl::StrAppend(&out, "  log position   partition ", view.position().partition(),
+                  " offset ", view.position().offset(), "\n");
+  return out;
+}
+
+std::string FormatTop(const query::v1::TopCustomersResponse& top) {
+  std::string out = absl::StrFormat("%4s  %-12s %-24s %-16s %-10s %9s  %16s\n",
+                                    "rank", "customer", "name", "relationship",
+                                    "lifecycle", "purchases", "value");
+  for (const auto& ranked : top.customers()) {
+    const auto& v = ranked.customer();
+    std::string value =
+        top.metric() == query::v1::METRIC_PURCHASE_COUNT
+            ? absl::StrCat(ranked.value())
+            : FormatMoney(ranked.value(), top.currency());
+    absl::StrAppendFormat(
+        &out, "%4d  %-12s %-24s %-16s %-10s %9d  %16s\n", ranked.rank(),
+        v.customer_id(), v.profile().name().substr(0, 24),
+        ShortEnumName(events::v1::RelationshipType_Name(
+                          v.profile().relationship_type()),
+                      "RELATIONSHIP_TYPE_"),
+        ShortEnumName(query::v1::LifecycleStage_Name(v.lifecycle().stage()),
+                      "LIFECYCLE_STAGE_"),
+        v.orders().purchase_count(), value);
+  }
+  return out;
+}
+
+}  // namespace kehu::app

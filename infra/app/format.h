@@ -1,0 +1,27 @@
+// Formatting of views for people (the `kehu query` tables).
+#ifndef KEHU_INFRA_APP_FORMAT_H_
+#define KEHU_INFRA_APP_FORMAT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "google/protobuf/timestamp.pb.h"
+#include "kehu/query/v1/query.pb.h"
+
+namespace kehu::app {
+
+// "1234.56 EUR": minor units shown with the currency's ISO 4217 exponent.
+std::string FormatMoney(int64_t minor_units, const std::string& currency);
+// "2025-03-31" (UTC), or "-" when unset.
+std::string FormatDate(const google::protobuf::Timestamp& ts);
+// "repeat", "new", ... without the enum prefix.
+std::string ShortEnumName(const std::string& full_name, const std::string& prefix);
+
+// A multi-line description of one customer view.
+std::string FormatCustomer(const query::v1::CustomerView& view);
+// A table of ranked customers.
+std::string FormatTop(const query::v1::TopCustomersResponse& top);
+
+}  // namespace kehu::app
+
+#endif  // KEHU_INFRA_APP_FORMAT_H_

@@ -1,0 +1,101 @@
+#include <fstream>
+#include <iostream>
+
+#include "grpcpp/create_channel.h"
+#include "infra/app/commands.h"
+#include "producers/ndjson.h"
+#include "producers/publisher.h"
+
+namespace kehu::app {
+
+int RunSimulate(const producers::SimulatorOptions& options,
+                const std::string& output) {
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (output != "-") {
+    file.open(output);
+    if (!file) {
+      std::cerr << "kehu simulate: cannot write " << output << "\n";
+      return kExitError;
+    }
+    out = &file;
+  }
+  producers::Simulator simulator(options);
+  absl::Status s = simulator.Run([&](const events::v1::Event& event) {
+    auto line = producers::ToNdjsonLine(event);
+    if (!line.ok()) return line.status();
+    *out << *line;
+    if (!*out) return absl::UnavailableError("output closed");
+    return absl::OkStatus();
+  });
+  out->flush();
+  if (!s.ok()) {
+    std::cerr << "kehu simulate: " << s.message() << "\n";
+    return kExitError;
+  }
+  const auto& stats = simulator.stats();
+  std::cerr << "kehu simulate: " << stats.events << " events ("
+            << stats.orders_placed << " orders, " << stats.orders_returned
+            << " returns, " << stats.complaints_filed << " complaints, "
+            << stats.surveys_answered << " surveys) for " << options.customers
+            << " customers over " << options.days << " days\n";
+  return kExitOk;
+}
+
+int RunProduce(const ProduceOptions& options) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (options.input != "-") {
+    file.open(options.input);
+    if (!file) {
+      std::cerr << "kehu produce: cannot read " << options.input << "\n";
+      return kExitError;
+    }
+    in = &file;
+  }
+  producers::PublisherOptions publisher_options;
+  publisher_options.max_batch_events = options.batch_events;
+  producers::Publisher publisher(options.server, grpc::InsecureChannelCredentials(),
+                                 publisher_options);
+  producers::NdjsonReader reader(in);
+  // The input line of each event the publisher took, by publisher index.
+  std::vector<int64_t> lines;
+  int64_t bad_lines = 0;
+  int listed = 0;
+  events::v1::Event event;
+  while (true) {
+    absl::StatusOr<bool> got = reader.Next(&event);
+    if (!got.ok()) {
+      ++bad_lines;
+      if (listed++ < options.max_listed_rejections) {
+        std::cerr << "kehu produce: " << got.status().message() << "\n";
+      }
+      if (got.status().code() == absl::StatusCode::kDataLoss) break;
+      continue;
+    }
+    if (!*got) break;
+    absl::Status s = publisher.Add(std::move(event));
+    if (!s.ok()) {
+      std::cerr << "kehu produce: " << s.message() << "\n";
+      return kExitError;
+    }
+    lines.push_back(reader.line_number());
+  }
+  absl::Status s = publisher.Flush();
+  if (!s.ok()) {
+    std::cerr << "kehu produce: " << s.message() << "\n";
+    return kExitError;
+  }
+  const auto& report = publisher.report();
+  for (const auto& r : report.rejections) {
+    if (listed++ >= options.max_listed_rejections) break;
+    std::cerr << "kehu produce: line " << lines[r.index] << " (event "
+              << r.event_id << "): " << r.field << ": " << r.reason << "\n";
+  }
+  const int64_t rejected = report.rejected + bad_lines;
+  std::cerr << "kehu produce: " << report.accepted << " accepted, " << rejected
+            << " rejected\n";
+  return rejected == 0 ? kExitOk : kExitSomeRejected;
+}
+
+}  // namespace kehu::app

@@ -1,0 +1,55 @@
+#include <pthread.h>
+#include <signal.h>
+
+#include <iostream>
+
+#include "infra/app/commands.h"
+
+namespace kehu::app {
+
+int RunServe(const ServerOptions& options) {
+  // Block the shutdown signals before any thread starts, so that every
+  // thread inherits the mask and only sigwait() below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Server server(options);
+  absl::Status s = server.Start();
+  if (!s.ok()) {
+    std::cerr << "kehu serve: " << s.message() << "\n";
+    return kExitError;
+  }
+  std::cerr << "kehu serve: listening on " << server.address() << ", data in "
+            << options.data_dir << ", " << server.log()->partition_count()
+            << " partitions\n";
+
+  // Wait for a shutdown signal, checking every second that the projector
+  // still runs: a projector that failed (disk full, corruption) must not
+  // leave a server that answers with views that no longer advance.
+  absl::Status projector;
+  while (true) {
+    const timespec one_second{1, 0};
+    const int signal_number = sigtimedwait(&signals, nullptr, &one_second);
+    if (signal_number == SIGINT || signal_number == SIGTERM) {
+      std::cerr << "kehu serve: "
+                << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
+                << ", shutting down\n";
+      projector = server.projector()->status();
+      break;
+    }
+    projector = server.projector()->status();
+    if (!projector.ok()) break;
+  }
+  server.Shutdown();
+  if (!projector.ok()) {
+    std::cerr << "kehu serve: " << projector.message() << "\n";
+    return kExitError;
+  }
+  std::cerr << "kehu serve: stopped cleanly\n";
+  return kExitOk;
+}
+
+}  // namespace kehu::app
