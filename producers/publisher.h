@@ -1,0 +1,114 @@
+// Publisher: the C++ client of kehu.ingest.v1.Ingest. Upstream systems
+// that link C++ hand it events; it sends them to a kehu server in batches
+// and keeps a report of what the server accepted and rejected.
+//
+// Operation
+//   Add() buffers an event and gives it the next index (0, 1, 2, ... over
+//   all successful Add() calls). When the buffer already holds
+//   max_batch_events, Add() first sends it with one Append call. Flush()
+//   sends whatever is buffered. The server appends the valid events of a
+//   batch and rejects the others, naming the field; the report lists each
+//   rejection with the caller's index, not the index within the batch.
+//
+//   If an Append call fails (server unreachable, deadline exceeded, ...),
+//   the error names the server, nothing of that batch is counted, and the
+//   batch stays buffered: calling Flush() again re-sends it. Re-sending is
+//   safe because an event whose event_id was already appended changes
+//   nothing downstream.
+//
+// Concurrency
+//   Not thread-safe: use one Publisher per thread (they may share a
+//   channel).
+//
+// Limitations
+//   The destructor does not flush: call Flush() and check it before
+//   dropping a Publisher, or the buffered events are lost.
+#ifndef KEHU_PRODUCERS_PUBLISHER_H_
+#define KEHU_PRODUCERS_PUBLISHER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/security/credentials.h"
+#include "kehu/events/v1/events.pb.h"
+#include "kehu/ingest/v1/ingest.grpc.pb.h"
+
+namespace kehu::producers {
+
+struct PublisherOptions {
+  // Most events sent in one Append call. REQUIRES: positive. The server
+  // takes at most kMaxEventsPerRequest (ingest_service.h) and 4 MB per call.
+  int max_batch_events = 1000;
+  // Deadline of each Append call, from the moment it is sent.
+  absl::Duration call_deadline = absl::Seconds(30);
+};
+
+// An event the server refused.
+struct Rejection {
+  // Position of the event among all successful Add() calls, from 0.
+  int64_t index = 0;
+  std::string event_id;
+  // The offending field, e.g. "order_placed.lines[2].quantity".
+  std::string field;
+  // The rule it broke, e.g. "must be positive, got -2".
+  std::string reason;
+};
+
+// What the server said about every event sent so far.
+struct PublishReport {
+  int64_t accepted = 0;
+  int64_t rejected = 0;
+  // In the order the server reported them; indexes increase across batches.
+  std::vector<Rejection> rejections;
+};
+
+class Publisher {
+ public:
+  // Sends over `channel`; `target` only names the server in error messages
+  // ("localhost:7070"). REQUIRES: channel != nullptr.
+  Publisher(std::shared_ptr<grpc::ChannelInterface> channel, std::string target,
+            PublisherOptions options = {});
+
+  // Opens a channel to `target` with `credentials`, e.g.
+  // grpc::InsecureChannelCredentials(). Connecting is lazy: an unreachable
+  // server shows as an error of the first Append.
+  Publisher(const std::string& target,
+            const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+            PublisherOptions options = {});
+
+  Publisher(const Publisher&) = delete;
+  Publisher& operator=(const Publisher&) = delete;
+
+  // Buffers `event`, first sending the buffer if it is full. On error the
+  // event was not buffered (and did not take an index); the earlier batch
+  // is still buffered.
+  absl::Status Add(events::v1::Event event);
+
+  // Sends the buffered events, if any, in one Append call, and adds the
+  // server's answer to report(). On error nothing of the batch is counted
+  // and it stays buffered.
+  absl::Status Flush();
+
+  const PublishReport& report() const { return report_; }
+
+  // Events added but not yet sent successfully.
+  int64_t buffered() const { return buffer_.events_size(); }
+
+ private:
+  std::unique_ptr<ingest::v1::Ingest::StubInterface> stub_;
+  std::string target_;
+  PublisherOptions options_;
+  ingest::v1::AppendRequest buffer_;
+  // Caller's index of buffer_.events(0).
+  int64_t first_buffered_index_ = 0;
+  PublishReport report_;
+};
+
+}  // namespace kehu::producers
+
+#endif  // KEHU_PRODUCERS_PUBLISHER_H_
