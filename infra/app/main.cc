@@ -90,6 +90,9 @@ int Main(int argc, char** argv) {
       "progress", "How far the projector is behind the log");
   progress_cmd->add_flag("--wait", wait, "Wait until caught up (up to --timeout)");
 
+  // `kehu query get C1 --server ADDR` as well as `kehu query --server ADDR get C1`.
+  for (auto* sub : {get_cmd, top_cmd, progress_cmd}) sub->fallthrough();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

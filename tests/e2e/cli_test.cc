@@ -82,8 +82,9 @@ TEST(CliTest, SigtermStopsTheServerCleanly) {
 
 TEST(CliTest, QueryAgainstNoServerSaysWhichAddressItCouldNotReach) {
   std::string err;
-  EXPECT_EQ(RunKehu({"query", "--server", "127.0.0.1:1", "--timeout", "2", "get",
-                     "C1"},
+  // Flags of `query` may follow its subcommand.
+  EXPECT_EQ(RunKehu({"query", "get", "C1", "--server", "127.0.0.1:1", "--timeout",
+                     "2"},
                     &err),
             1);
   EXPECT_THAT(err, HasSubstr("cannot reach 127.0.0.1:1"));

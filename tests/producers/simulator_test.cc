@@ -261,7 +261,6 @@ TEST_F(SimulatorTest, ReturnsComplaintsResolutionsAndSurveysAllOccur) {
   EXPECT_LT(stats().complaints_resolved, stats().complaints_filed)
       << "some complaints stay open";
   EXPECT_GT(stats().surveys_answered, 0);
-  const auto& s = stats();
   EXPECT_GT(stats().calls_logged, 0);
   EXPECT_GT(stats().emails_logged, 0);
   EXPECT_GT(stats().profiles_updated, 0);
