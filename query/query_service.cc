@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "infra/event_validation.h"
 #include "infra/grpc_status.h"
@@ -156,6 +157,58 @@ absl::Status ReportProgress(const infra::ProjectionStore& store,
   return absl::OkStatus();
 }
 
+// Page tokens of ListDeadLetters: "<partition>:<offset>" of the next letter.
+std::string DeadLetterToken(int32_t partition, int64_t offset) {
+  return absl::StrCat(partition, ":", offset);
+}
+
+absl::StatusOr<std::string> DeadLetterStart(const std::string& token) {
+  if (token.empty()) return std::string();
+  int32_t partition = 0;
+  int64_t offset = 0;
+  const size_t colon = token.find(':');
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(token.substr(0, colon), &partition) ||
+      !absl::SimpleAtoi(token.substr(colon + 1), &offset) || partition < 0 ||
+      offset < 0) {
+    return absl::InvalidArgumentError(
+        "page_token: malformed; pass next_page_token of an earlier response");
+  }
+  return infra::schema::DeadLetterKey(partition, offset);
+}
+
+absl::Status ListDeadLetterPage(const infra::ProjectionStore& store,
+                                const query::v1::ListDeadLettersRequest& request,
+                                query::v1::ListDeadLettersResponse* response) {
+  int32_t page_size = request.page_size() == 0 ? 100 : request.page_size();
+  if (page_size < 1 || page_size > kMaxPageSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "page_size: must lie in 1..", kMaxPageSize, ", got ", page_size));
+  }
+  KEHU_ASSIGN_OR_RETURN(std::string start, DeadLetterStart(request.page_token()));
+  std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(
+      rocksdb::ReadOptions(), store.family(Family::kDeadLetter)));
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    store::v1::DeadLetter stored;
+    if (!stored.ParseFromArray(it->value().data(), it->value().size())) {
+      return absl::DataLossError("a dead-letter row does not parse");
+    }
+    if (response->dead_letters_size() == page_size) {
+      response->set_next_page_token(
+          DeadLetterToken(stored.partition(), stored.offset()));
+      break;
+    }
+    query::v1::DeadLetter* letter = response->add_dead_letters();
+    letter->set_partition(stored.partition());
+    letter->set_offset(stored.offset());
+    letter->set_key(stored.key());
+    letter->set_value(stored.value());
+    letter->set_field(stored.field());
+    letter->set_reason(stored.reason());
+  }
+  return infra::FromRocks(it->status(), "scanning dead letters");
+}
+
 }  // namespace
 
 QueryService::QueryService(infra::ProjectionStore* store, infra::EventLog* log)
@@ -177,6 +230,13 @@ grpc::Status QueryService::GetProgress(
     grpc::ServerContext* context, const query::v1::GetProgressRequest* request,
     query::v1::GetProgressResponse* response) {
   return infra::ToGrpcStatus(ReportProgress(*store_, *log_, response));
+}
+
+grpc::Status QueryService::ListDeadLetters(
+    grpc::ServerContext* context,
+    const query::v1::ListDeadLettersRequest* request,
+    query::v1::ListDeadLettersResponse* response) {
+  return infra::ToGrpcStatus(ListDeadLetterPage(*store_, *request, response));
 }
 
 }  // namespace kehu::query

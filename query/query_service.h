@@ -11,7 +11,8 @@
 // index key that does not decode DATA_LOSS.
 //
 // GetProgress compares each partition's stored next offset with the log's
-// end offset.
+// end offset. ListDeadLetters pages through the `deadletter` family in log
+// order; its page token is the position to continue from.
 //
 // Concurrency: stateless apart from the store and log pointers; gRPC may call the
 // methods from any number of threads at once.
@@ -30,6 +31,8 @@ namespace kehu::query {
 
 // Largest TopCustomersRequest.limit accepted.
 inline constexpr int kMaxTopCustomers = 1000;
+// Largest page of a listing.
+inline constexpr int kMaxPageSize = 1000;
 
 class QueryService final : public query::v1::Query::Service {
  public:
@@ -52,6 +55,11 @@ class QueryService final : public query::v1::Query::Service {
   grpc::Status GetProgress(grpc::ServerContext* context,
                            const query::v1::GetProgressRequest* request,
                            query::v1::GetProgressResponse* response) override;
+
+  grpc::Status ListDeadLetters(
+      grpc::ServerContext* context,
+      const query::v1::ListDeadLettersRequest* request,
+      query::v1::ListDeadLettersResponse* response) override;
 
  private:
   infra::ProjectionStore* const store_;  // not owned

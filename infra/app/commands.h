@@ -52,6 +52,10 @@ int RunQueryTop(const ClientOptions& options, const std::string& metric,
 // Prints how far the projector is behind the log; with `wait`, first
 // blocks until it has caught up (or the timeout passes).
 int RunQueryProgress(const ClientOptions& options, bool wait);
+// Lists events the projector dead-lettered, in log order, `limit` per page
+// from `page_token` (empty = the first).
+int RunQueryDeadLetters(const ClientOptions& options, int limit,
+                        const std::string& page_token);
 
 }  // namespace kehu::app
 

@@ -90,8 +90,18 @@ int Main(int argc, char** argv) {
       "progress", "How far the projector is behind the log");
   progress_cmd->add_flag("--wait", wait, "Wait until caught up (up to --timeout)");
 
+  int dead_limit = 20;
+  std::string page_token;
+  auto* dead_cmd = query_cmd->add_subcommand(
+      "deadletters", "Events the projector could not fold, with the reason");
+  dead_cmd->add_option("-n,--limit", dead_limit, "How many")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  dead_cmd->add_option("--page-token", page_token,
+                       "Continue where an earlier listing stopped");
+
   // `kehu query get C1 --server ADDR` as well as `kehu query --server ADDR get C1`.
-  for (auto* sub : {get_cmd, top_cmd, progress_cmd}) sub->fallthrough();
+  for (auto* sub : {get_cmd, top_cmd, progress_cmd, dead_cmd}) sub->fallthrough();
 
   try {
     app.parse(argc, argv);
@@ -116,6 +126,7 @@ int Main(int argc, char** argv) {
   if (get_cmd->parsed()) return RunQueryGet(client, customer_id);
   if (top_cmd->parsed()) return RunQueryTop(client, metric, limit);
   if (progress_cmd->parsed()) return RunQueryProgress(client, wait);
+  if (dead_cmd->parsed()) return RunQueryDeadLetters(client, dead_limit, page_token);
   return kExitError;
 }
 

@@ -2,6 +2,7 @@
 #include <iostream>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
@@ -124,6 +125,35 @@ int RunQueryProgress(const ClientOptions& options, bool wait) {
   std::cout << absl::StrFormat("%9s %14s %14s %10d %12d %10d %13d\n", "all", "",
                                "", response.lag(), response.folded(),
                                response.duplicates(), response.dead_lettered());
+  return kExitOk;
+}
+
+int RunQueryDeadLetters(const ClientOptions& options, int limit,
+                        const std::string& page_token) {
+  auto stub = Connect(options);
+  grpc::ClientContext context;
+  SetDeadline(&context, options);
+  query::v1::ListDeadLettersRequest request;
+  request.set_page_size(limit);
+  request.set_page_token(page_token);
+  query::v1::ListDeadLettersResponse response;
+  grpc::Status s = stub->ListDeadLetters(&context, request, &response);
+  if (!s.ok()) return Fail("deadletters", options, s);
+  if (options.json) {
+    PrintJson(response);
+    return kExitOk;
+  }
+  std::cout << absl::StrFormat("%9s %10s  %-14s %-32s %s\n", "partition",
+                               "offset", "key", "field", "reason");
+  for (const auto& letter : response.dead_letters()) {
+    std::cout << absl::StrFormat("%9d %10d  %-14s %-32s %s\n", letter.partition(),
+                                 letter.offset(), absl::CHexEscape(letter.key()),
+                                 letter.field().empty() ? "-" : letter.field(),
+                                 letter.reason());
+  }
+  if (!response.next_page_token().empty()) {
+    std::cout << "more: --page-token " << response.next_page_token() << "\n";
+  }
   return kExitOk;
 }
 

@@ -171,6 +171,42 @@ TEST(ServerTest, InvalidEventsAreRejectedByIndexAndTheValidOnesFold) {
   EXPECT_EQ(view.counts().orders(), 0);
 }
 
+// Any Kafka client could write bytes that are no event, or an event that
+// breaks a rule, straight to the log: the projector keeps them as dead
+// letters and goes on.
+TEST(ServerTest, MalformedEventOnTheLogIsDeadLetteredAndLaterEventsFold) {
+  TempDir dir;
+  Server server(TestOptions(dir.path()));
+  ASSERT_OK(server.Start());
+  Client client(server.address());
+
+  auto negative = Order("e2", "C1", 1, "O1", {{"A", -3, 100}});
+  ASSERT_OK(server.log()->Append(std::vector<infra::LogAppend>{
+      {"C1", Registered("e1", "C1", 0).SerializeAsString()},
+      {"C1", "this is not an event"},
+      {"C1", negative.SerializeAsString()}}));
+  auto response = client.Append({Order("e3", "C1", 2, "O2", {{"A", 1, 100}})});
+  ASSERT_EQ(response.accepted_count(), 1);
+  ASSERT_TRUE(server.projector()->WaitUntilFolded(
+      EndsOf(response, server.log()->partition_count()), absl::Now() + kPatience));
+
+  query::v1::CustomerView view;
+  ASSERT_TRUE(client.Get("C1", &view).ok());
+  EXPECT_EQ(view.profile().name(), "Ada");
+  EXPECT_EQ(view.orders().purchase_count(), 1);
+  EXPECT_EQ(view.position().event_id(), "e3");
+
+  grpc::ClientContext context;
+  query::v1::ListDeadLettersResponse letters;
+  ASSERT_TRUE(client.query()->ListDeadLetters(&context, {}, &letters).ok());
+  ASSERT_EQ(letters.dead_letters_size(), 2);
+  EXPECT_EQ(letters.dead_letters(0).value(), "this is not an event");
+  EXPECT_THAT(letters.dead_letters(0).reason(), ::testing::HasSubstr("does not parse"));
+  EXPECT_EQ(letters.dead_letters(1).field(), "order_placed.lines[0].quantity");
+  EXPECT_EQ(letters.dead_letters(1).offset(), letters.dead_letters(0).offset() + 1);
+  EXPECT_EQ(client.Progress().dead_lettered(), 2);
+}
+
 // Waits for the next completion on `cq`; true when the operation succeeded.
 bool Complete(grpc::CompletionQueue* cq) {
   void* tag = nullptr;

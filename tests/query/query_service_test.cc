@@ -317,5 +317,55 @@ TEST_F(QueryServiceTest, GetProgressReportsLagAndCountersPerPartition) {
   EXPECT_EQ(response.folded(), 1);
 }
 
+TEST_F(QueryServiceTest, ListDeadLettersPagesInLogOrder) {
+  rocksdb::WriteBatch batch;
+  for (auto [partition, offset] : std::vector<std::pair<int, int64_t>>{{1, 5}, {0, 9}, {0, 2}}) {
+    store::v1::DeadLetter letter;
+    letter.set_partition(partition);
+    letter.set_offset(offset);
+    letter.set_key("C1");
+    letter.set_value("\xff");
+    letter.set_reason(absl::StrCat("bad ", partition, "/", offset));
+    Put(&batch, Family::kDeadLetter, infra::schema::DeadLetterKey(partition, offset),
+        letter.SerializeAsString());
+  }
+  ASSERT_OK(store_->Write(&batch));
+
+  std::vector<std::string> reasons;
+  query::v1::ListDeadLettersRequest request;
+  request.set_page_size(2);
+  int pages = 0;
+  do {
+    grpc::ClientContext context;
+    query::v1::ListDeadLettersResponse response;
+    ASSERT_TRUE(stub_->ListDeadLetters(&context, request, &response).ok());
+    for (const auto& letter : response.dead_letters()) {
+      reasons.push_back(letter.reason());
+      EXPECT_EQ(letter.value(), "\xff");
+    }
+    request.set_page_token(response.next_page_token());
+    ++pages;
+  } while (!request.page_token().empty() && pages < 10);
+  EXPECT_EQ(pages, 2);
+  EXPECT_THAT(reasons, ElementsAre("bad 0/2", "bad 0/9", "bad 1/5"));
+}
+
+TEST_F(QueryServiceTest, ListDeadLettersRejectsAMalformedTokenAndAnOversizedPage) {
+  query::v1::ListDeadLettersRequest request;
+  request.set_page_token("not-a-token");
+  grpc::ClientContext context;
+  query::v1::ListDeadLettersResponse response;
+  grpc::Status s = stub_->ListDeadLetters(&context, request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), StartsWith("page_token:"));
+
+  request.Clear();
+  request.set_page_size(1001);
+  grpc::ClientContext context2;
+  s = stub_->ListDeadLetters(&context2, request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), StartsWith("page_size:"));
+}
+
 }  // namespace
 }  // namespace kehu::query
