@@ -7,13 +7,13 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define KEHU_CHECK(cond)                                                    \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      std::fprintf(stderr, "kehu: invariant broken at %s:%d: %s\n",         \
-                   __FILE__, __LINE__, #cond);                              \
-      std::abort();                                                         \
-    }                                                                       \
+#define KEHU_CHECK(cond)                                                      \
+  do {                                                                        \
+    if (!(cond)) {                                                            \
+      std::fprintf(stderr, "kehu: invariant broken at %s:%d: %s\n", __FILE__, \
+                   __LINE__, #cond);                                          \
+      std::abort();                                                           \
+    }                                                                         \
   } while (0)
 
 #endif  // KEHU_INFRA_CHECK_H_

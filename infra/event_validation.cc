@@ -75,7 +75,8 @@ std::optional<InvalidField> CheckTimestamp(
 
 std::optional<InvalidField> CheckOrderPlaced(const events::v1::OrderPlaced& o) {
   if (auto bad = CheckId(o.order_id(), "order_placed.order_id")) return bad;
-  if (auto bad = CheckCurrency(o.currency(), "order_placed.currency")) return bad;
+  if (auto bad = CheckCurrency(o.currency(), "order_placed.currency"))
+    return bad;
   if (auto bad = CheckEnum(o.channel(), events::v1::ContactChannel_IsValid,
                            "order_placed.channel")) {
     return bad;
@@ -92,14 +93,14 @@ std::optional<InvalidField> CheckOrderPlaced(const events::v1::OrderPlaced& o) {
                      absl::StrCat("must be positive, got ", line.quantity()));
     }
     if (line.unit_price_minor() < 0) {
-      return Invalid(at + "unit_price_minor",
-                     absl::StrCat("must not be negative, got ",
-                                  line.unit_price_minor()));
+      return Invalid(
+          at + "unit_price_minor",
+          absl::StrCat("must not be negative, got ", line.unit_price_minor()));
     }
     if (line.has_unit_cost_minor() && line.unit_cost_minor() < 0) {
-      return Invalid(at + "unit_cost_minor",
-                     absl::StrCat("must not be negative, got ",
-                                  line.unit_cost_minor()));
+      return Invalid(
+          at + "unit_cost_minor",
+          absl::StrCat("must not be negative, got ", line.unit_cost_minor()));
     }
     int64_t gross = 0;
     int64_t cost = 0;
@@ -184,9 +185,9 @@ std::optional<InvalidField> CheckPayload(const Event& e) {
     case Event::kCallLogged: {
       const auto& c = e.call_logged();
       if (c.duration_seconds() < 0) {
-        return Invalid("call_logged.duration_seconds",
-                       absl::StrCat("must not be negative, got ",
-                                    c.duration_seconds()));
+        return Invalid(
+            "call_logged.duration_seconds",
+            absl::StrCat("must not be negative, got ", c.duration_seconds()));
       }
       if (auto bad = CheckEnum(c.direction(), events::v1::Direction_IsValid,
                                "call_logged.direction")) {
@@ -200,7 +201,8 @@ std::optional<InvalidField> CheckPayload(const Event& e) {
                        events::v1::Direction_IsValid, "email_logged.direction");
     case Event::kComplaintFiled: {
       const auto& c = e.complaint_filed();
-      if (auto bad = CheckId(c.complaint_id(), "complaint_filed.complaint_id")) {
+      if (auto bad =
+              CheckId(c.complaint_id(), "complaint_filed.complaint_id")) {
         return bad;
       }
       if (auto bad = CheckEnum(c.severity(), events::v1::Severity_IsValid,
@@ -248,8 +250,8 @@ std::optional<InvalidField> ValidateEvent(const Event& event) {
   if (!event.has_occurred_at()) return Invalid("occurred_at", "must be set");
   if (auto bad = CheckTimestamp(event.occurred_at(), "occurred_at")) return bad;
   if (event.source().size() > kMaxIdBytes) {
-    return Invalid("source", absl::StrCat("must be at most ", kMaxIdBytes,
-                                          " bytes"));
+    return Invalid("source",
+                   absl::StrCat("must be at most ", kMaxIdBytes, " bytes"));
   }
   return CheckPayload(event);
 }

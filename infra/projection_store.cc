@@ -69,10 +69,10 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   }
   KEHU_RETURN_IF_ERROR(FromRocks(s, "reading projection store schema version"));
   if (version != schema::kSchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "projection store ", dir, " has schema version ", version,
-        ", this kehu writes version ", schema::kSchemaVersion,
-        "; rebuild it from the log into a fresh directory"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("projection store ", dir, " has schema version ", version,
+                     ", this kehu writes version ", schema::kSchemaVersion,
+                     "; rebuild it from the log into a fresh directory"));
   }
   KEHU_RETURN_IF_ERROR(FromRocks(
       raw->Get(rocksdb::ReadOptions(), meta, schema::kMetaReportingCurrency,
@@ -102,9 +102,8 @@ ProjectionStore::GetCustomer(std::string_view customer_id,
   rocksdb::ReadOptions read;
   read.snapshot = snapshot;
   std::string value;
-  rocksdb::Status s =
-      db_->Get(read, family(Family::kCustomers),
-               schema::CustomerKey(customer_id), &value);
+  rocksdb::Status s = db_->Get(read, family(Family::kCustomers),
+                               schema::CustomerKey(customer_id), &value);
   if (s.IsNotFound()) return std::nullopt;
   KEHU_RETURN_IF_ERROR(FromRocks(s, "reading customer"));
   store::v1::CustomerState state;
@@ -124,8 +123,8 @@ absl::StatusOr<store::v1::PartitionProgress> ProjectionStore::GetProgress(
   if (s.IsNotFound()) return progress;
   KEHU_RETURN_IF_ERROR(FromRocks(s, "reading partition progress"));
   if (!progress.ParseFromString(value)) {
-    return absl::DataLossError(
-        absl::StrCat("progress row of partition ", partition, " does not parse"));
+    return absl::DataLossError(absl::StrCat("progress row of partition ",
+                                            partition, " does not parse"));
   }
   return progress;
 }

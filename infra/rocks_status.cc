@@ -21,8 +21,8 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view context) {
       }
       // A held LOCK file shows up as an I/O error: another process owns it.
       if (s.ToString().find("lock") != std::string::npos) {
-        return absl::FailedPreconditionError(
-            absl::StrCat(msg, " (is another kehu process using this directory?)"));
+        return absl::FailedPreconditionError(absl::StrCat(
+            msg, " (is another kehu process using this directory?)"));
       }
       return absl::UnavailableError(msg);
     case rocksdb::Status::kBusy:

@@ -17,13 +17,20 @@ void PutIdPrefix(std::string* dst, std::string_view id) {
 
 const char* FamilyName(Family f) {
   switch (f) {
-    case Family::kCustomers: return "customers";
-    case Family::kTimeline: return "timeline";
-    case Family::kIndexes: return "indexes";
-    case Family::kOffsets: return "offsets";
-    case Family::kDedup: return "dedup";
-    case Family::kDeadLetter: return "deadletter";
-    case Family::kMeta: return "meta";
+    case Family::kCustomers:
+      return "customers";
+    case Family::kTimeline:
+      return "timeline";
+    case Family::kIndexes:
+      return "indexes";
+    case Family::kOffsets:
+      return "offsets";
+    case Family::kDedup:
+      return "dedup";
+    case Family::kDeadLetter:
+      return "deadletter";
+    case Family::kMeta:
+      return "meta";
   }
   KEHU_CHECK(false);
   return "";

@@ -69,7 +69,8 @@ void UpdatePurchasesAndLifecycle(const Event& event, CustomerState* state) {
   for (const auto& order : state->orders()) {
     if (order.status() == store::v1::ORDER_STATUS_CANCELLED) continue;
     ++count;
-    if (first == 0 || order.placed_at_us() < first) first = order.placed_at_us();
+    if (first == 0 || order.placed_at_us() < first)
+      first = order.placed_at_us();
     last = std::max(last, order.placed_at_us());
   }
   state->set_purchase_count(count);
@@ -90,7 +91,8 @@ void UpdatePurchasesAndLifecycle(const Event& event, CustomerState* state) {
 
 void FoldRegistered(const Event& event, CustomerState* state) {
   const auto& r = event.customer_registered();
-  state->mutable_counts()->set_registrations(state->counts().registrations() + 1);
+  state->mutable_counts()->set_registrations(state->counts().registrations() +
+                                             1);
   if (!state->registered()) {
     state->set_registered(true);
     state->set_registered_at_us(ToMicros(event.occurred_at()));
@@ -104,9 +106,11 @@ void FoldRegistered(const Event& event, CustomerState* state) {
 
 void FoldProfileUpdated(const Event& event, CustomerState* state) {
   const auto& u = event.profile_updated();
-  state->mutable_counts()->set_profile_updates(state->counts().profile_updates() + 1);
+  state->mutable_counts()->set_profile_updates(
+      state->counts().profile_updates() + 1);
   if (u.has_name()) state->set_name(u.name());
-  if (u.has_relationship_type()) state->set_relationship_type(u.relationship_type());
+  if (u.has_relationship_type())
+    state->set_relationship_type(u.relationship_type());
   if (u.has_region()) state->set_region(u.region());
   if (u.has_contact()) *state->mutable_contact() = u.contact();
 }
@@ -129,7 +133,8 @@ void FoldOrderPlaced(const Event& event, CustomerState* state) {
     record->set_sku(line.sku());
     record->set_category(line.category());
     record->set_quantity(line.quantity());
-    const int64_t net = line.quantity() * line.unit_price_minor() - line.discount_minor();
+    const int64_t net =
+        line.quantity() * line.unit_price_minor() - line.discount_minor();
     record->set_net_minor(net);
     order->set_revenue_minor(order->revenue_minor() + net);
     if (line.has_unit_cost_minor()) {
@@ -148,10 +153,12 @@ void FoldOrderPlaced(const Event& event, CustomerState* state) {
 }
 
 void FoldOrderCancelled(const Event& event, CustomerState* state) {
-  state->mutable_counts()->set_cancellations(state->counts().cancellations() + 1);
+  state->mutable_counts()->set_cancellations(state->counts().cancellations() +
+                                             1);
   OrderRecord* order = FindOrder(state, event.order_cancelled().order_id());
   // Cancelling an unknown or already cancelled order changes no money.
-  if (order == nullptr || order->status() == store::v1::ORDER_STATUS_CANCELLED) {
+  if (order == nullptr ||
+      order->status() == store::v1::ORDER_STATUS_CANCELLED) {
     return;
   }
   // Whatever was not yet refunded leaves the totals.
@@ -166,12 +173,14 @@ void FoldOrderReturned(const Event& event, CustomerState* state) {
   const auto& r = event.order_returned();
   state->mutable_counts()->set_returns(state->counts().returns() + 1);
   OrderRecord* order = FindOrder(state, r.order_id());
-  if (order == nullptr || order->status() == store::v1::ORDER_STATUS_CANCELLED) {
+  if (order == nullptr ||
+      order->status() == store::v1::ORDER_STATUS_CANCELLED) {
     // Without the order we know no cost; the refund still left our hands.
     if (r.has_refund() && r.refund().minor_units() > 0) {
       CurrencyTotals* totals = MutableTotals(state, r.refund().currency());
       AddMoney(totals, -r.refund().minor_units(), 0);
-      totals->set_refunded_minor(totals->refunded_minor() + r.refund().minor_units());
+      totals->set_refunded_minor(totals->refunded_minor() +
+                                 r.refund().minor_units());
     }
     return;
   }
@@ -269,31 +278,53 @@ void FoldEvent(const Event& event, EventPosition position,
   state->set_customer_id(event.customer_id());
 
   const int64_t at = ToMicros(event.occurred_at());
-  if (state->first_interaction_at_us() == 0 || at < state->first_interaction_at_us()) {
+  if (state->first_interaction_at_us() == 0 ||
+      at < state->first_interaction_at_us()) {
     state->set_first_interaction_at_us(at);
   }
-  state->set_last_interaction_at_us(std::max(state->last_interaction_at_us(), at));
+  state->set_last_interaction_at_us(
+      std::max(state->last_interaction_at_us(), at));
   state->set_last_partition(position.partition);
   state->set_last_offset(position.offset);
   state->set_last_event_id(event.event_id());
 
   switch (event.payload_case()) {
-    case Event::kCustomerRegistered: FoldRegistered(event, state); break;
-    case Event::kProfileUpdated: FoldProfileUpdated(event, state); break;
-    case Event::kOrderPlaced: FoldOrderPlaced(event, state); break;
-    case Event::kOrderCancelled: FoldOrderCancelled(event, state); break;
-    case Event::kOrderReturned: FoldOrderReturned(event, state); break;
-    case Event::kPaymentReceived: FoldPaymentReceived(event, state); break;
+    case Event::kCustomerRegistered:
+      FoldRegistered(event, state);
+      break;
+    case Event::kProfileUpdated:
+      FoldProfileUpdated(event, state);
+      break;
+    case Event::kOrderPlaced:
+      FoldOrderPlaced(event, state);
+      break;
+    case Event::kOrderCancelled:
+      FoldOrderCancelled(event, state);
+      break;
+    case Event::kOrderReturned:
+      FoldOrderReturned(event, state);
+      break;
+    case Event::kPaymentReceived:
+      FoldPaymentReceived(event, state);
+      break;
     case Event::kCallLogged:
       state->mutable_counts()->set_calls(state->counts().calls() + 1);
       break;
     case Event::kEmailLogged:
       state->mutable_counts()->set_emails(state->counts().emails() + 1);
       break;
-    case Event::kComplaintFiled: FoldComplaintFiled(event, state); break;
-    case Event::kComplaintResolved: FoldComplaintResolved(event, state); break;
-    case Event::kSurveyAnswered: FoldSurveyAnswered(event, state); break;
-    case Event::PAYLOAD_NOT_SET: KEHU_CHECK(false); break;
+    case Event::kComplaintFiled:
+      FoldComplaintFiled(event, state);
+      break;
+    case Event::kComplaintResolved:
+      FoldComplaintResolved(event, state);
+      break;
+    case Event::kSurveyAnswered:
+      FoldSurveyAnswered(event, state);
+      break;
+    case Event::PAYLOAD_NOT_SET:
+      KEHU_CHECK(false);
+      break;
   }
   // Any first event makes a customer a potential one.
   if (state->lifecycle_stage() == store::v1::LIFECYCLE_STAGE_UNSPECIFIED) {

@@ -57,7 +57,8 @@ absl::Status PartitionProjector::Process(
     return s;
   }
   for (CachedCustomer* customer : dirty) {
-    const auto* totals = FindTotals(customer->state, store_->reporting_currency());
+    const auto* totals =
+        FindTotals(customer->state, store_->reporting_currency());
     customer->indexed = true;
     customer->revenue = totals != nullptr ? totals->revenue_minor() : 0;
     customer->margin = totals != nullptr ? totals->margin_minor() : 0;
@@ -134,8 +135,9 @@ absl::StatusOr<bool> PartitionProjector::AlreadyFolded(
     const std::string& dedup_key) {
   if (batch_dedup_.contains(dedup_key)) return true;
   std::string value;
-  rocksdb::Status s = store_->db()->Get(
-      rocksdb::ReadOptions(), store_->family(Family::kDedup), dedup_key, &value);
+  rocksdb::Status s =
+      store_->db()->Get(rocksdb::ReadOptions(), store_->family(Family::kDedup),
+                        dedup_key, &value);
   if (s.IsNotFound()) return false;
   KEHU_RETURN_IF_ERROR(infra::FromRocks(s, "reading dedup row"));
   return true;
@@ -149,7 +151,8 @@ absl::StatusOr<PartitionProjector::CachedCustomer*> PartitionProjector::Load(
   CachedCustomer& customer = cache_[customer_id];
   if (stored.has_value()) {
     customer.state = std::move(*stored);
-    const auto* totals = FindTotals(customer.state, store_->reporting_currency());
+    const auto* totals =
+        FindTotals(customer.state, store_->reporting_currency());
     customer.indexed = true;
     customer.revenue = totals != nullptr ? totals->revenue_minor() : 0;
     customer.margin = totals != nullptr ? totals->margin_minor() : 0;
@@ -175,7 +178,8 @@ void PartitionProjector::PutCustomer(CachedCustomer* customer,
        totals != nullptr ? totals->revenue_minor() : 0},
       {IndexMetric::kMargin, customer->margin,
        totals != nullptr ? totals->margin_minor() : 0},
-      {IndexMetric::kPurchaseCount, customer->purchases, state.purchase_count()},
+      {IndexMetric::kPurchaseCount, customer->purchases,
+       state.purchase_count()},
   };
   rocksdb::ColumnFamilyHandle* family = store_->family(Family::kIndexes);
   for (const auto& index : indexes) {
@@ -184,9 +188,10 @@ void PartitionProjector::PutCustomer(CachedCustomer* customer,
       batch->Delete(family, schema::IndexKey(index.metric, index.old_value,
                                              state.customer_id()));
     }
-    batch->Put(family,
-               schema::IndexKey(index.metric, index.new_value, state.customer_id()),
-               "");
+    batch->Put(
+        family,
+        schema::IndexKey(index.metric, index.new_value, state.customer_id()),
+        "");
   }
 }
 

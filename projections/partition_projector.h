@@ -75,7 +75,8 @@ class PartitionProjector {
 
   // Decodes, validates, deduplicates and folds one record, adding its rows
   // to `batch`.
-  absl::Status Apply(const infra::LogRecord& record, rocksdb::WriteBatch* batch);
+  absl::Status Apply(const infra::LogRecord& record,
+                     rocksdb::WriteBatch* batch);
   void DeadLetter(const infra::LogRecord& record, const std::string& field,
                   const std::string& reason, rocksdb::WriteBatch* batch);
   absl::StatusOr<bool> AlreadyFolded(const std::string& dedup_key);

@@ -45,8 +45,9 @@ void Projector::Run(PartitionProjector* partition) {
   std::vector<infra::LogRecord> records;
   while (!stopping_) {
     records.clear();
-    absl::Status s = log_->Read(partition->partition(), partition->next_offset(),
-                                options_.max_batch_events, &records);
+    absl::Status s =
+        log_->Read(partition->partition(), partition->next_offset(),
+                   options_.max_batch_events, &records);
     if (s.ok() && records.empty()) {
       log_->WaitForData(partition->partition(), partition->next_offset(),
                         absl::Now() + options_.idle_wait);

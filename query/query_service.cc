@@ -150,7 +150,8 @@ absl::Status ReportProgress(const infra::ProjectionStore& store,
     response->set_lag(response->lag() + out->lag());
     response->set_folded(response->folded() + out->folded());
     response->set_duplicates(response->duplicates() + out->duplicates());
-    response->set_dead_lettered(response->dead_lettered() + out->dead_lettered());
+    response->set_dead_lettered(response->dead_lettered() +
+                                out->dead_lettered());
     response->set_unknown_skipped(response->unknown_skipped() +
                                   out->unknown_skipped());
   }
@@ -177,15 +178,17 @@ absl::StatusOr<std::string> DeadLetterStart(const std::string& token) {
   return infra::schema::DeadLetterKey(partition, offset);
 }
 
-absl::Status ListDeadLetterPage(const infra::ProjectionStore& store,
-                                const query::v1::ListDeadLettersRequest& request,
-                                query::v1::ListDeadLettersResponse* response) {
+absl::Status ListDeadLetterPage(
+    const infra::ProjectionStore& store,
+    const query::v1::ListDeadLettersRequest& request,
+    query::v1::ListDeadLettersResponse* response) {
   int32_t page_size = request.page_size() == 0 ? 100 : request.page_size();
   if (page_size < 1 || page_size > kMaxPageSize) {
     return absl::InvalidArgumentError(absl::StrCat(
         "page_size: must lie in 1..", kMaxPageSize, ", got ", page_size));
   }
-  KEHU_ASSIGN_OR_RETURN(std::string start, DeadLetterStart(request.page_token()));
+  KEHU_ASSIGN_OR_RETURN(std::string start,
+                        DeadLetterStart(request.page_token()));
   std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(
       rocksdb::ReadOptions(), store.family(Family::kDeadLetter)));
   for (it->Seek(start); it->Valid(); it->Next()) {

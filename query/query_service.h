@@ -14,8 +14,8 @@
 // end offset. ListDeadLetters pages through the `deadletter` family in log
 // order; its page token is the position to continue from.
 //
-// Concurrency: stateless apart from the store and log pointers; gRPC may call the
-// methods from any number of threads at once.
+// Concurrency: stateless apart from the store and log pointers; gRPC may call
+// the methods from any number of threads at once.
 //
 // Limitations: TopCustomers returns at most 1000 customers and has no
 // paging.

@@ -66,10 +66,11 @@ std::string FormatCustomer(const query::v1::CustomerView& view) {
       ShortEnumName(RelationshipType_Name(p.relationship_type()),
                     "RELATIONSHIP_TYPE_"),
       p.region().empty() ? "" : absl::StrCat(", region ", p.region()), "\n");
-  absl::StrAppend(&out, "  lifecycle      ",
-                  ShortEnumName(query::v1::LifecycleStage_Name(view.lifecycle().stage()),
-                                "LIFECYCLE_STAGE_"),
-                  " since ", FormatDate(view.lifecycle().since()), "\n");
+  absl::StrAppend(
+      &out, "  lifecycle      ",
+      ShortEnumName(query::v1::LifecycleStage_Name(view.lifecycle().stage()),
+                    "LIFECYCLE_STAGE_"),
+      " since ", FormatDate(view.lifecycle().since()), "\n");
   absl::StrAppend(&out, "  interactions   first ",
                   FormatDate(p.first_interaction_at()), ", last ",
                   FormatDate(p.last_interaction_at()), "\n");
@@ -90,8 +91,9 @@ std::string FormatCustomer(const query::v1::CustomerView& view) {
                   " emails, ", c.surveys(), " surveys\n");
   absl::StrAppend(&out, "  complaints     ", view.complaints().open_count(),
                   " open, ", view.complaints().resolved_count(), " resolved\n");
-  absl::StrAppend(&out, "  log position   partition ", view.position().partition(),
-                  " offset ", view.position().offset(), "\n");
+  absl::StrAppend(&out, "  log position   partition ",
+                  view.position().partition(), " offset ",
+                  view.position().offset(), "\n");
   return out;
 }
 
@@ -101,16 +103,15 @@ std::string FormatTop(const query::v1::TopCustomersResponse& top) {
                                     "lifecycle", "purchases", "value");
   for (const auto& ranked : top.customers()) {
     const auto& v = ranked.customer();
-    std::string value =
-        top.metric() == query::v1::METRIC_PURCHASE_COUNT
-            ? absl::StrCat(ranked.value())
-            : FormatMoney(ranked.value(), top.currency());
+    std::string value = top.metric() == query::v1::METRIC_PURCHASE_COUNT
+                            ? absl::StrCat(ranked.value())
+                            : FormatMoney(ranked.value(), top.currency());
     absl::StrAppendFormat(
         &out, "%4d  %-12s %-24s %-16s %-10s %9d  %16s\n", ranked.rank(),
         v.customer_id(), v.profile().name().substr(0, 24),
-        ShortEnumName(events::v1::RelationshipType_Name(
-                          v.profile().relationship_type()),
-                      "RELATIONSHIP_TYPE_"),
+        ShortEnumName(
+            events::v1::RelationshipType_Name(v.profile().relationship_type()),
+            "RELATIONSHIP_TYPE_"),
         ShortEnumName(query::v1::LifecycleStage_Name(v.lifecycle().stage()),
                       "LIFECYCLE_STAGE_"),
         v.orders().purchase_count(), value);

@@ -15,7 +15,8 @@ std::string FormatMoney(int64_t minor_units, const std::string& currency);
 // "2025-03-31" (UTC), or "-" when unset.
 std::string FormatDate(const google::protobuf::Timestamp& ts);
 // "repeat", "new", ... without the enum prefix.
-std::string ShortEnumName(const std::string& full_name, const std::string& prefix);
+std::string ShortEnumName(const std::string& full_name,
+                          const std::string& prefix);
 
 // A multi-line description of one customer view.
 std::string FormatCustomer(const query::v1::CustomerView& view);

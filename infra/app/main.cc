@@ -22,19 +22,21 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_option("--listen", serve.listen, "gRPC listen address")
       ->capture_default_str();
-  serve_cmd->add_option("--partitions", serve.partitions,
-                        "Partitions of a new log")
+  serve_cmd
+      ->add_option("--partitions", serve.partitions, "Partitions of a new log")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
-  serve_cmd->add_option("--currency", serve.reporting_currency,
-                        "ISO 4217 currency that money rankings use")
+  serve_cmd
+      ->add_option("--currency", serve.reporting_currency,
+                   "ISO 4217 currency that money rankings use")
       ->capture_default_str();
 
   kehu::producers::SimulatorOptions sim;
   std::string sim_output = "-";
   std::string sim_start = "2025-01-01";
   auto* sim_cmd = app.add_subcommand(
-      "simulate", "Write a simulated workload (web shop, ERP, call center) as NDJSON");
+      "simulate",
+      "Write a simulated workload (web shop, ERP, call center) as NDJSON");
   sim_cmd->add_option("--customers", sim.customers, "Customers")
       ->check(CLI::Range(int64_t{1}, int64_t{1000000000}))
       ->capture_default_str();
@@ -51,7 +53,8 @@ int Main(int argc, char** argv) {
 
   ProduceOptions produce;
   auto* produce_cmd = app.add_subcommand(
-      "produce", "Publish NDJSON events (canonical JSON of kehu.events.v1.Event)");
+      "produce",
+      "Publish NDJSON events (canonical JSON of kehu.events.v1.Event)");
   produce_cmd->add_option("input", produce.input, "NDJSON file, - for stdin")
       ->capture_default_str();
   produce_cmd->add_option("--server", produce.server, "Ingest server address")
@@ -88,7 +91,8 @@ int Main(int argc, char** argv) {
   bool wait = false;
   auto* progress_cmd = query_cmd->add_subcommand(
       "progress", "How far the projector is behind the log");
-  progress_cmd->add_flag("--wait", wait, "Wait until caught up (up to --timeout)");
+  progress_cmd->add_flag("--wait", wait,
+                         "Wait until caught up (up to --timeout)");
 
   int dead_limit = 20;
   std::string page_token;
@@ -100,8 +104,10 @@ int Main(int argc, char** argv) {
   dead_cmd->add_option("--page-token", page_token,
                        "Continue where an earlier listing stopped");
 
-  // `kehu query get C1 --server ADDR` as well as `kehu query --server ADDR get C1`.
-  for (auto* sub : {get_cmd, top_cmd, progress_cmd, dead_cmd}) sub->fallthrough();
+  // `kehu query get C1 --server ADDR` as well as `kehu query --server ADDR get
+  // C1`.
+  for (auto* sub : {get_cmd, top_cmd, progress_cmd, dead_cmd})
+    sub->fallthrough();
 
   try {
     app.parse(argc, argv);
@@ -113,7 +119,8 @@ int Main(int argc, char** argv) {
   if (sim_cmd->parsed()) {
     absl::Time start;
     std::string err;
-    if (!absl::ParseTime("%Y-%m-%d", sim_start, absl::UTCTimeZone(), &start, &err)) {
+    if (!absl::ParseTime("%Y-%m-%d", sim_start, absl::UTCTimeZone(), &start,
+                         &err)) {
       std::cerr << "kehu simulate: --start: expected YYYY-MM-DD, got \""
                 << sim_start << "\"\n";
       return kExitError;
@@ -126,7 +133,8 @@ int Main(int argc, char** argv) {
   if (get_cmd->parsed()) return RunQueryGet(client, customer_id);
   if (top_cmd->parsed()) return RunQueryTop(client, metric, limit);
   if (progress_cmd->parsed()) return RunQueryProgress(client, wait);
-  if (dead_cmd->parsed()) return RunQueryDeadLetters(client, dead_limit, page_token);
+  if (dead_cmd->parsed())
+    return RunQueryDeadLetters(client, dead_limit, page_token);
   return kExitError;
 }
 

@@ -55,8 +55,8 @@ int RunProduce(const ProduceOptions& options) {
   }
   producers::PublisherOptions publisher_options;
   publisher_options.max_batch_events = options.batch_events;
-  producers::Publisher publisher(options.server, grpc::InsecureChannelCredentials(),
-                                 publisher_options);
+  producers::Publisher publisher(
+      options.server, grpc::InsecureChannelCredentials(), publisher_options);
   producers::NdjsonReader reader(in);
   // The input line of each event the publisher took, by publisher index.
   std::vector<int64_t> lines;

@@ -113,9 +113,9 @@ int RunQueryProgress(const ClientOptions& options, bool wait) {
     PrintJson(response);
     return kExitOk;
   }
-  std::cout << absl::StrFormat("%9s %14s %14s %10s %12s %10s %13s\n", "partition",
-                               "log end", "folded up to", "lag", "folded",
-                               "duplicates", "dead letters");
+  std::cout << absl::StrFormat("%9s %14s %14s %10s %12s %10s %13s\n",
+                               "partition", "log end", "folded up to", "lag",
+                               "folded", "duplicates", "dead letters");
   for (const auto& p : response.partitions()) {
     std::cout << absl::StrFormat("%9d %14d %14d %10d %12d %10d %13d\n",
                                  p.partition(), p.log_end_offset(),
@@ -146,10 +146,10 @@ int RunQueryDeadLetters(const ClientOptions& options, int limit,
   std::cout << absl::StrFormat("%9s %10s  %-14s %-32s %s\n", "partition",
                                "offset", "key", "field", "reason");
   for (const auto& letter : response.dead_letters()) {
-    std::cout << absl::StrFormat("%9d %10d  %-14s %-32s %s\n", letter.partition(),
-                                 letter.offset(), absl::CHexEscape(letter.key()),
-                                 letter.field().empty() ? "-" : letter.field(),
-                                 letter.reason());
+    std::cout << absl::StrFormat(
+        "%9d %10d  %-14s %-32s %s\n", letter.partition(), letter.offset(),
+        absl::CHexEscape(letter.key()),
+        letter.field().empty() ? "-" : letter.field(), letter.reason());
   }
   if (!response.next_page_token().empty()) {
     std::cout << "more: --page-token " << response.next_page_token() << "\n";

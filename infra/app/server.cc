@@ -18,8 +18,9 @@ absl::Status Server::Start() {
   std::error_code ec;
   std::filesystem::create_directories(options_.data_dir, ec);
   if (ec) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot create data directory ", options_.data_dir, ": ", ec.message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create data directory ", options_.data_dir, ": ",
+                     ec.message()));
   }
   infra::EmbeddedLogOptions log_options;
   log_options.partitions = options_.partitions;
@@ -29,11 +30,12 @@ absl::Status Server::Start() {
 
   infra::ProjectionStoreOptions store_options;
   store_options.reporting_currency = options_.reporting_currency;
-  KEHU_ASSIGN_OR_RETURN(store_, infra::ProjectionStore::Open(
-                                    options_.data_dir + "/store", store_options));
+  KEHU_ASSIGN_OR_RETURN(
+      store_, infra::ProjectionStore::Open(options_.data_dir + "/store",
+                                           store_options));
 
-  projector_ = std::make_unique<projections::Projector>(log_.get(), store_.get(),
-                                                        options_.projector);
+  projector_ = std::make_unique<projections::Projector>(
+      log_.get(), store_.get(), options_.projector);
   KEHU_RETURN_IF_ERROR(projector_->Start());
 
   ingest_ = std::make_unique<producers::IngestService>(log_.get());
@@ -53,9 +55,9 @@ absl::Status Server::Start() {
   if (grpc_server_ == nullptr || port_ == 0) {
     grpc_server_.reset();
     Shutdown();
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options_.listen,
-        " (address in use, or not an address of this machine?)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options_.listen,
+                     " (address in use, or not an address of this machine?)"));
   }
   return absl::OkStatus();
 }

@@ -59,7 +59,8 @@ TEST(CliTest, PortInUseStopsWithOneClearMessage) {
   ASSERT_EQ(listen(fd, 1), 0);
   socklen_t len = sizeof(addr);
   ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  const std::string listen_at = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  const std::string listen_at =
+      "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
 
   TempDir dir;
   std::string err;
@@ -83,8 +84,8 @@ TEST(CliTest, SigtermStopsTheServerCleanly) {
 TEST(CliTest, QueryAgainstNoServerSaysWhichAddressItCouldNotReach) {
   std::string err;
   // Flags of `query` may follow its subcommand.
-  EXPECT_EQ(RunKehu({"query", "get", "C1", "--server", "127.0.0.1:1", "--timeout",
-                     "2"},
+  EXPECT_EQ(RunKehu({"query", "get", "C1", "--server", "127.0.0.1:1",
+                     "--timeout", "2"},
                     &err),
             1);
   EXPECT_THAT(err, HasSubstr("cannot reach 127.0.0.1:1"));

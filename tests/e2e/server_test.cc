@@ -35,7 +35,8 @@ ServerOptions TestOptions(const std::string& dir) {
 class Client {
  public:
   explicit Client(const std::string& address)
-      : channel_(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
+      : channel_(
+            grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
         ingest_(ingest::v1::Ingest::NewStub(channel_)),
         query_(query::v1::Query::NewStub(channel_)) {}
 
@@ -100,7 +101,8 @@ TEST(ServerTest, IngestedEventsAreServedAsCustomerViews) {
   });
   ASSERT_EQ(response.accepted_count(), 6);
   ASSERT_TRUE(server.projector()->WaitUntilFolded(
-      EndsOf(response, server.log()->partition_count()), absl::Now() + kPatience));
+      EndsOf(response, server.log()->partition_count()),
+      absl::Now() + kPatience));
 
   query::v1::CustomerView ada;
   ASSERT_TRUE(client.Get("C1", &ada).ok());
@@ -139,7 +141,8 @@ TEST(ServerTest, UnknownCustomerIsNotFoundAndEmptyIdIsInvalid) {
   ASSERT_OK(server.Start());
   Client client(server.address());
   query::v1::CustomerView view;
-  EXPECT_EQ(client.Get("nobody", &view).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(client.Get("nobody", &view).error_code(),
+            grpc::StatusCode::NOT_FOUND);
   grpc::Status empty = client.Get("", &view);
   EXPECT_EQ(empty.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(empty.error_message(), ::testing::HasSubstr("customer_id"));
@@ -163,7 +166,8 @@ TEST(ServerTest, InvalidEventsAreRejectedByIndexAndTheValidOnesFold) {
   EXPECT_EQ(response.rejected(1).field(), "customer_id");
 
   ASSERT_TRUE(server.projector()->WaitUntilFolded(
-      EndsOf(response, server.log()->partition_count()), absl::Now() + kPatience));
+      EndsOf(response, server.log()->partition_count()),
+      absl::Now() + kPatience));
   query::v1::CustomerView view;
   ASSERT_TRUE(client.Get("C1", &view).ok());
   EXPECT_EQ(view.counts().registrations(), 1);
@@ -188,7 +192,8 @@ TEST(ServerTest, MalformedEventOnTheLogIsDeadLetteredAndLaterEventsFold) {
   auto response = client.Append({Order("e3", "C1", 2, "O2", {{"A", 1, 100}})});
   ASSERT_EQ(response.accepted_count(), 1);
   ASSERT_TRUE(server.projector()->WaitUntilFolded(
-      EndsOf(response, server.log()->partition_count()), absl::Now() + kPatience));
+      EndsOf(response, server.log()->partition_count()),
+      absl::Now() + kPatience));
 
   query::v1::CustomerView view;
   ASSERT_TRUE(client.Get("C1", &view).ok());
@@ -201,9 +206,11 @@ TEST(ServerTest, MalformedEventOnTheLogIsDeadLetteredAndLaterEventsFold) {
   ASSERT_TRUE(client.query()->ListDeadLetters(&context, {}, &letters).ok());
   ASSERT_EQ(letters.dead_letters_size(), 2);
   EXPECT_EQ(letters.dead_letters(0).value(), "this is not an event");
-  EXPECT_THAT(letters.dead_letters(0).reason(), ::testing::HasSubstr("does not parse"));
+  EXPECT_THAT(letters.dead_letters(0).reason(),
+              ::testing::HasSubstr("does not parse"));
   EXPECT_EQ(letters.dead_letters(1).field(), "order_placed.lines[0].quantity");
-  EXPECT_EQ(letters.dead_letters(1).offset(), letters.dead_letters(0).offset() + 1);
+  EXPECT_EQ(letters.dead_letters(1).offset(),
+            letters.dead_letters(0).offset() + 1);
   EXPECT_EQ(client.Progress().dead_lettered(), 2);
 }
 
@@ -241,8 +248,8 @@ TEST(ServerTest, HealthAndReflectionServicesAnswer) {
 
   {  // grpc.health.v1.Health/Check with an empty service name.
     grpc::ClientContext context;
-    auto call = generic.PrepareUnaryCall(&context, "/grpc.health.v1.Health/Check",
-                                         Bytes(""), &cq);
+    auto call = generic.PrepareUnaryCall(
+        &context, "/grpc.health.v1.Health/Check", Bytes(""), &cq);
     call->StartCall();
     grpc::ByteBuffer response;
     grpc::Status status;
@@ -255,8 +262,8 @@ TEST(ServerTest, HealthAndReflectionServicesAnswer) {
   {  // ServerReflectionInfo with list_services (field 7) = "".
     grpc::ClientContext context;
     auto stream = generic.PrepareCall(
-        &context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-        &cq);
+        &context,
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
     stream->StartCall(nullptr);
     ASSERT_TRUE(Complete(&cq));
     stream->Write(Bytes(std::string("\x3a\x00", 2)), nullptr);
@@ -298,8 +305,9 @@ std::map<std::string, std::string> RunWithRestarts(
       EXPECT_OK(server->Start());
     }
     Client client(server->address());
-    std::vector<Event> batch(events.begin() + i,
-                             events.begin() + std::min(events.size(), i + kBatch));
+    std::vector<Event> batch(
+        events.begin() + i,
+        events.begin() + std::min(events.size(), i + kBatch));
     EXPECT_EQ(client.Append(batch).accepted_count(),
               static_cast<int64_t>(batch.size()));
   }
@@ -313,7 +321,8 @@ std::map<std::string, std::string> RunWithRestarts(
   std::map<std::string, std::string> states;
   auto* store = server->store();
   std::unique_ptr<rocksdb::Iterator> it(store->db()->NewIterator(
-      rocksdb::ReadOptions(), store->family(infra::schema::Family::kCustomers)));
+      rocksdb::ReadOptions(),
+      store->family(infra::schema::Family::kCustomers)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     store::v1::CustomerState state;
     EXPECT_TRUE(state.ParseFromString(it->value().ToString()));
@@ -345,8 +354,9 @@ TEST(ServerTest, RestartMidStreamLosesNothingAndCountsNothingTwice) {
   // folded: the same event ids must change nothing.
   std::vector<Event> resent(events.begin() + 100, events.begin() + 300);
   TempDir restarted;
-  auto actual = RunWithRestarts(restarted.path(), events,
-                                {events.size() / 3, 2 * events.size() / 3}, resent);
+  auto actual =
+      RunWithRestarts(restarted.path(), events,
+                      {events.size() / 3, 2 * events.size() / 3}, resent);
   ASSERT_EQ(actual.size(), expected.size());
   for (const auto& [id, state] : expected) {
     EXPECT_EQ(actual[id], state) << "customer " << id;

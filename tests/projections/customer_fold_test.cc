@@ -19,7 +19,8 @@ CustomerState FoldAll(const std::vector<events::v1::Event>& events) {
   int64_t offset = 0;
   for (const auto& e : events) {
     auto invalid = infra::ValidateEvent(e);
-    EXPECT_FALSE(invalid.has_value()) << invalid->field << ": " << invalid->reason;
+    EXPECT_FALSE(invalid.has_value())
+        << invalid->field << ": " << invalid->reason;
     FoldEvent(e, EventPosition{3, offset++}, &state);
   }
   return state;
@@ -57,8 +58,8 @@ TEST(CustomerFoldTest, ProfileUpdateChangesOnlyTheFieldsItSets) {
 
 TEST(CustomerFoldTest, OrderAddsNetRevenueCostAndMargin) {
   // 3 x 1000 with 300 discount and cost 400 each; 2 x 500 with unknown cost.
-  CustomerState s = FoldAll({Order("e1", "C1", 1, "O1",
-                                   {{"A", 3, 1000, 400, 300}, {"B", 2, 500}})});
+  CustomerState s = FoldAll(
+      {Order("e1", "C1", 1, "O1", {{"A", 3, 1000, 400, 300}, {"B", 2, 500}})});
   ASSERT_EQ(s.totals_size(), 1);
   EXPECT_EQ(s.totals(0).currency(), "EUR");
   EXPECT_EQ(s.totals(0).revenue_minor(), 2700 + 1000);
@@ -74,8 +75,8 @@ TEST(CustomerFoldTest, OrderAddsNetRevenueCostAndMargin) {
 }
 
 TEST(CustomerFoldTest, FirstPurchaseMakesANewCustomer) {
-  CustomerState s = FoldAll({Registered("e1", "C1", 0),
-                             Order("e2", "C1", 3, "O1", {{"A", 1, 100}})});
+  CustomerState s = FoldAll(
+      {Registered("e1", "C1", 0), Order("e2", "C1", 3, "O1", {{"A", 1, 100}})});
   EXPECT_EQ(s.lifecycle_stage(), store::v1::LIFECYCLE_STAGE_NEW);
   EXPECT_EQ(s.lifecycle_since_us(), DayUs(3));
   ASSERT_EQ(s.transitions_size(), 2);
@@ -118,8 +119,9 @@ TEST(CustomerFoldTest, CancellingAnUnknownOrderOnlyCountsIt) {
 
 TEST(CustomerFoldTest, ReturnRefundsTheReturnedUnitsAndTakesBackTheirCost) {
   // Line A: 4 units, net 4000 - 400 = 3600, cost 500 each.
-  CustomerState s = FoldAll({Order("e1", "C1", 1, "O1", {{"A", 4, 1000, 500, 400}}),
-                             Returned("e2", "C1", 5, "O1", {{"A", 1}})});
+  CustomerState s =
+      FoldAll({Order("e1", "C1", 1, "O1", {{"A", 4, 1000, 500, 400}}),
+               Returned("e2", "C1", 5, "O1", {{"A", 1}})});
   EXPECT_EQ(s.totals(0).revenue_minor(), 3600 - 900);
   EXPECT_EQ(s.totals(0).cost_minor(), 2000 - 500);
   EXPECT_EQ(s.totals(0).refunded_minor(), 900);
@@ -158,8 +160,9 @@ TEST(CustomerFoldTest, PaymentAddsToThePaidTotalOfItsCurrency) {
 }
 
 TEST(CustomerFoldTest, OrdersInAnotherCurrencyKeepTheirOwnTotals) {
-  CustomerState s = FoldAll({Order("e1", "C1", 1, "O1", {{"A", 1, 1000}}),
-                             Order("e2", "C1", 2, "O2", {{"A", 1, 700}}, "GBP")});
+  CustomerState s =
+      FoldAll({Order("e1", "C1", 1, "O1", {{"A", 1, 1000}}),
+               Order("e2", "C1", 2, "O2", {{"A", 1, 700}}, "GBP")});
   ASSERT_EQ(s.totals_size(), 2);
   EXPECT_EQ(FindTotals(s, "EUR")->revenue_minor(), 1000);
   EXPECT_EQ(FindTotals(s, "GBP")->revenue_minor(), 700);
@@ -176,9 +179,9 @@ TEST(CustomerFoldTest, CallsAndEmailsAreCountedAsInteractions) {
 }
 
 TEST(CustomerFoldTest, FiledComplaintIsOpenUntilResolved) {
-  CustomerState s = FoldAll({Complaint("e1", "C1", 1, "K1"),
-                             Complaint("e2", "C1", 2, "K2"),
-                             Resolved("e3", "C1", 4, "K1", true)});
+  CustomerState s =
+      FoldAll({Complaint("e1", "C1", 1, "K1"), Complaint("e2", "C1", 2, "K2"),
+               Resolved("e3", "C1", 4, "K1", true)});
   EXPECT_EQ(s.open_complaints(), 1);
   ASSERT_EQ(s.complaints_size(), 2);
   EXPECT_EQ(s.complaints(0).resolved_at_us(), DayUs(4));
@@ -214,7 +217,8 @@ TEST(CustomerFoldTest, SurveyAnswersAreKeptInOrder) {
 
 TEST(CustomerFoldTest, FoldingIsDeterministic) {
   std::vector<events::v1::Event> events = {
-      Registered("e1", "C1", 0), Order("e2", "C1", 1, "O1", {{"A", 2, 999, 400}}),
+      Registered("e1", "C1", 0),
+      Order("e2", "C1", 1, "O1", {{"A", 2, 999, 400}}),
       Returned("e3", "C1", 2, "O1", {{"A", 1}}), Complaint("e4", "C1", 2, "K1"),
       Survey("e5", "C1", 3, 2, 3)};
   EXPECT_EQ(FoldAll(events).SerializeAsString(),

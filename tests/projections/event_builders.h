@@ -90,8 +90,8 @@ inline events::v1::Event Returned(
 }
 
 inline events::v1::Event Payment(const std::string& id,
-                                  const std::string& customer, int day,
-                                  int64_t amount) {
+                                 const std::string& customer, int day,
+                                 int64_t amount) {
   auto e = MakeEvent(id, customer, day);
   auto* p = e.mutable_payment_received();
   p->set_invoice_id("INV-" + id);
@@ -147,8 +147,8 @@ inline events::v1::Event Resolved(const std::string& id,
 }
 
 inline events::v1::Event Survey(const std::string& id,
-                                const std::string& customer, int day,
-                                int csat, int nps) {
+                                const std::string& customer, int day, int csat,
+                                int nps) {
   auto e = MakeEvent(id, customer, day);
   auto* s = e.mutable_survey_answered();
   s->set_survey_id("S-" + id);

@@ -18,9 +18,11 @@ using namespace kehu::testing;  // NOLINT: event builders
 class PartitionProjectorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(store_, infra::ProjectionStore::Open(
-                                     dir_.Sub("store"), infra::ProjectionStoreOptions()));
-    ASSERT_OK_AND_ASSIGN(projector_, PartitionProjector::Create(store_.get(), 0));
+    ASSERT_OK_AND_ASSIGN(
+        store_, infra::ProjectionStore::Open(dir_.Sub("store"),
+                                             infra::ProjectionStoreOptions()));
+    ASSERT_OK_AND_ASSIGN(projector_,
+                         PartitionProjector::Create(store_.get(), 0));
   }
 
   // Turns events (or raw bytes) into consecutive records of partition 0.
@@ -43,11 +45,13 @@ class PartitionProjectorTest : public ::testing::Test {
     std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(
         rocksdb::ReadOptions(), store_->family(Family::kIndexes)));
     const std::string prefix = infra::schema::IndexPrefix(metric);
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
       IndexMetric m;
       int64_t value;
       std::string id;
-      EXPECT_TRUE(infra::schema::DecodeIndexKey(it->key().ToStringView(), &m, &value, &id));
+      EXPECT_TRUE(infra::schema::DecodeIndexKey(it->key().ToStringView(), &m,
+                                                &value, &id));
       ids.push_back(id + "=" + std::to_string(value));
     }
     EXPECT_OK(infra::FromRocks(it->status(), "scan"));
@@ -73,8 +77,9 @@ class PartitionProjectorTest : public ::testing::Test {
 };
 
 TEST_F(PartitionProjectorTest, CommitsStateAndNextOffsetTogether) {
-  ASSERT_OK(projector_->Process({Record(Registered("e1", "C1", 0)),
-                                 Record(Order("e2", "C1", 1, "O1", {{"A", 1, 500}}))}));
+  ASSERT_OK(projector_->Process(
+      {Record(Registered("e1", "C1", 0)),
+       Record(Order("e2", "C1", 1, "O1", {{"A", 1, 500}}))}));
   EXPECT_EQ(Customer("C1").purchase_count(), 1);
   ASSERT_OK_AND_ASSIGN(auto progress, store_->GetProgress(0));
   EXPECT_EQ(progress.next_offset(), 2);
@@ -87,7 +92,8 @@ TEST_F(PartitionProjectorTest, ResentEventChangesNothing) {
   ASSERT_OK(projector_->Process({Record(order), Record(order)}));
   ASSERT_OK(projector_->Process({Record(order)}));
   // Also after a restart, when the cache is cold.
-  ASSERT_OK_AND_ASSIGN(auto restarted, PartitionProjector::Create(store_.get(), 0));
+  ASSERT_OK_AND_ASSIGN(auto restarted,
+                       PartitionProjector::Create(store_.get(), 0));
   ASSERT_OK(restarted->Process({Record(order)}));
   auto c = Customer("C1");
   EXPECT_EQ(c.counts().orders(), 1);
@@ -99,10 +105,10 @@ TEST_F(PartitionProjectorTest, ResentEventChangesNothing) {
 
 TEST_F(PartitionProjectorTest, MalformedEventIsDeadLetteredAndLaterEventsFold) {
   auto bad = Order("e2", "C1", 1, "O1", {{"A", -2, 500}});
-  ASSERT_OK(projector_->Process({Record(Registered("e1", "C1", 0)),
-                                 RawRecord("C1", "\xff\xff not a protobuf"),
-                                 Record(bad),
-                                 Record(Order("e3", "C1", 2, "O2", {{"A", 1, 700}}))}));
+  ASSERT_OK(projector_->Process(
+      {Record(Registered("e1", "C1", 0)),
+       RawRecord("C1", "\xff\xff not a protobuf"), Record(bad),
+       Record(Order("e3", "C1", 2, "O2", {{"A", 1, 700}}))}));
   auto letters = DeadLetters();
   ASSERT_EQ(letters.size(), 2u);
   EXPECT_EQ(letters[0].offset(), 1);
@@ -135,8 +141,8 @@ TEST_F(PartitionProjectorTest, UnknownPayloadIsCountedAndSkipped) {
   auto e = MakeEvent("e1", "C1", 0);
   // Field 99 with a length-delimited value: a payload a newer producer knows.
   std::string bytes = e.SerializeAsString() + std::string("\x9a\x06\x02hi", 5);
-  ASSERT_OK(projector_->Process({RawRecord("C1", bytes),
-                                 Record(Registered("e2", "C1", 1))}));
+  ASSERT_OK(projector_->Process(
+      {RawRecord("C1", bytes), Record(Registered("e2", "C1", 1))}));
   ASSERT_OK_AND_ASSIGN(auto progress, store_->GetProgress(0));
   EXPECT_EQ(progress.unknown_skipped(), 1);
   EXPECT_EQ(progress.dead_lettered(), 0);
@@ -144,18 +150,21 @@ TEST_F(PartitionProjectorTest, UnknownPayloadIsCountedAndSkipped) {
 }
 
 TEST_F(PartitionProjectorTest, IndexesFollowTheCustomersValues) {
-  ASSERT_OK(projector_->Process({Record(Order("e1", "C1", 1, "O1", {{"A", 1, 500}})),
-                                 Record(Order("e2", "C2", 1, "O2", {{"A", 1, 900}}))}));
+  ASSERT_OK(projector_->Process(
+      {Record(Order("e1", "C1", 1, "O1", {{"A", 1, 500}})),
+       Record(Order("e2", "C2", 1, "O2", {{"A", 1, 900}}))}));
   EXPECT_EQ(IndexedCustomers(IndexMetric::kRevenue),
             (std::vector<std::string>{"C2=900", "C1=500"}));
   // C1 overtakes C2; its old index row must be gone.
-  ASSERT_OK(projector_->Process({Record(Order("e3", "C1", 2, "O3", {{"A", 1, 1000}}))}));
+  ASSERT_OK(projector_->Process(
+      {Record(Order("e3", "C1", 2, "O3", {{"A", 1, 1000}}))}));
   EXPECT_EQ(IndexedCustomers(IndexMetric::kRevenue),
             (std::vector<std::string>{"C1=1500", "C2=900"}));
   EXPECT_EQ(IndexedCustomers(IndexMetric::kPurchaseCount),
             (std::vector<std::string>{"C1=2", "C2=1"}));
   // The same after a restart (values come from the stored rows).
-  ASSERT_OK_AND_ASSIGN(auto restarted, PartitionProjector::Create(store_.get(), 0));
+  ASSERT_OK_AND_ASSIGN(auto restarted,
+                       PartitionProjector::Create(store_.get(), 0));
   ASSERT_OK(restarted->Process({Record(Cancelled("e4", "C1", 3, "O3"))}));
   EXPECT_EQ(IndexedCustomers(IndexMetric::kRevenue),
             (std::vector<std::string>{"C2=900", "C1=500"}));
@@ -169,7 +178,8 @@ TEST_F(PartitionProjectorTest, TimelineKeepsEveryFoldedEvent) {
       rocksdb::ReadOptions(), store_->family(Family::kTimeline)));
   std::vector<std::string> values;
   const std::string prefix = infra::schema::TimelinePrefix("C1");
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
     values.push_back(it->value().ToString());
   }
   EXPECT_EQ(values, (std::vector<std::string>{e1.SerializeAsString(),

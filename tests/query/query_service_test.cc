@@ -46,7 +46,8 @@ class QueryServiceTest : public ::testing::Test {
         store_, infra::ProjectionStore::Open(dir_.Sub("store"), options));
     infra::EmbeddedLogOptions log_options;
     log_options.partitions = 2;
-    ASSERT_OK_AND_ASSIGN(log_, infra::EmbeddedLog::Open(dir_.Sub("log"), log_options));
+    ASSERT_OK_AND_ASSIGN(
+        log_, infra::EmbeddedLog::Open(dir_.Sub("log"), log_options));
     service_ = std::make_unique<QueryService>(store_.get(), log_.get());
     grpc::ServerBuilder builder;
     int port = 0;
@@ -292,7 +293,8 @@ TEST_F(QueryServiceTest, GetProgressReportsLagAndCountersPerPartition) {
   std::vector<infra::LogAppend> records = {{"a", "x"}, {"b", "y"}, {"c", "z"}};
   ASSERT_OK_AND_ASSIGN(auto positions, log_->Append(records));
   std::vector<int64_t> ends(2, 0);
-  for (const auto& p : positions) ends[p.partition] = std::max(ends[p.partition], p.offset + 1);
+  for (const auto& p : positions)
+    ends[p.partition] = std::max(ends[p.partition], p.offset + 1);
   store::v1::PartitionProgress progress;
   progress.set_next_offset(1);
   progress.set_folded(1);
@@ -312,21 +314,24 @@ TEST_F(QueryServiceTest, GetProgressReportsLagAndCountersPerPartition) {
   EXPECT_EQ(response.partitions(0).lag(), std::max<int64_t>(0, ends[0] - 1));
   EXPECT_EQ(response.partitions(1).lag(), ends[1]);
   EXPECT_EQ(response.lag(), std::max<int64_t>(0, ends[0] - 1) + ends[1]);
-  EXPECT_EQ(response.lag(), 2);  // "a" and "c" share a partition, "b" has the other
+  EXPECT_EQ(response.lag(),
+            2);  // "a" and "c" share a partition, "b" has the other
   EXPECT_EQ(response.duplicates(), 4);
   EXPECT_EQ(response.folded(), 1);
 }
 
 TEST_F(QueryServiceTest, ListDeadLettersPagesInLogOrder) {
   rocksdb::WriteBatch batch;
-  for (auto [partition, offset] : std::vector<std::pair<int, int64_t>>{{1, 5}, {0, 9}, {0, 2}}) {
+  for (auto [partition, offset] :
+       std::vector<std::pair<int, int64_t>>{{1, 5}, {0, 9}, {0, 2}}) {
     store::v1::DeadLetter letter;
     letter.set_partition(partition);
     letter.set_offset(offset);
     letter.set_key("C1");
     letter.set_value("\xff");
     letter.set_reason(absl::StrCat("bad ", partition, "/", offset));
-    Put(&batch, Family::kDeadLetter, infra::schema::DeadLetterKey(partition, offset),
+    Put(&batch, Family::kDeadLetter,
+        infra::schema::DeadLetterKey(partition, offset),
         letter.SerializeAsString());
   }
   ASSERT_OK(store_->Write(&batch));
@@ -350,7 +355,8 @@ TEST_F(QueryServiceTest, ListDeadLettersPagesInLogOrder) {
   EXPECT_THAT(reasons, ElementsAre("bad 0/2", "bad 0/9", "bad 1/5"));
 }
 
-TEST_F(QueryServiceTest, ListDeadLettersRejectsAMalformedTokenAndAnOversizedPage) {
+TEST_F(QueryServiceTest,
+       ListDeadLettersRejectsAMalformedTokenAndAnOversizedPage) {
   query::v1::ListDeadLettersRequest request;
   request.set_page_token("not-a-token");
   grpc::ClientContext context;

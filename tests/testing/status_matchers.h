@@ -17,14 +17,17 @@ const absl::Status& GetStatus(const absl::StatusOr<T>& s) {
 
 }  // namespace kehu::testing
 
-#define EXPECT_OK(expr) \
-  EXPECT_TRUE(::kehu::testing::GetStatus(expr).ok()) << ::kehu::testing::GetStatus(expr)
-#define ASSERT_OK(expr) \
-  ASSERT_TRUE(::kehu::testing::GetStatus(expr).ok()) << ::kehu::testing::GetStatus(expr)
+#define EXPECT_OK(expr)                              \
+  EXPECT_TRUE(::kehu::testing::GetStatus(expr).ok()) \
+      << ::kehu::testing::GetStatus(expr)
+#define ASSERT_OK(expr)                              \
+  ASSERT_TRUE(::kehu::testing::GetStatus(expr).ok()) \
+      << ::kehu::testing::GetStatus(expr)
 
 // Declares `lhs` from a StatusOr, failing the test if it is an error.
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
-  ASSERT_OK_AND_ASSIGN_IMPL_(KEHU_TEST_CONCAT_(kehu_statusor_, __LINE__), lhs, rexpr)
+#define ASSERT_OK_AND_ASSIGN(lhs, rexpr)                                       \
+  ASSERT_OK_AND_ASSIGN_IMPL_(KEHU_TEST_CONCAT_(kehu_statusor_, __LINE__), lhs, \
+                             rexpr)
 #define KEHU_TEST_CONCAT_INNER_(a, b) a##b
 #define KEHU_TEST_CONCAT_(a, b) KEHU_TEST_CONCAT_INNER_(a, b)
 #define ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, rexpr) \

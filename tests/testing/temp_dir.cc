@@ -9,7 +9,8 @@ namespace kehu::testing {
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/kehu-test-XXXXXX";
+  std::string tmpl =
+      std::string(base != nullptr ? base : "/tmp") + "/kehu-test-XXXXXX";
   KEHU_CHECK(mkdtemp(tmpl.data()) != nullptr);
   path_ = tmpl;
 }
