@@ -136,6 +136,7 @@ void FoldOrderPlaced(const Event& event, CustomerState* state) {
     const int64_t net =
         line.quantity() * line.unit_price_minor() - line.discount_minor();
     record->set_net_minor(net);
+    record->set_discount_minor(line.discount_minor());
     order->set_revenue_minor(order->revenue_minor() + net);
     if (line.has_unit_cost_minor()) {
       record->set_unit_cost_minor(line.unit_cost_minor());
@@ -220,6 +221,16 @@ void FoldPaymentReceived(const Event& event, CustomerState* state) {
   state->mutable_counts()->set_payments(state->counts().payments() + 1);
   CurrencyTotals* totals = MutableTotals(state, p.amount().currency());
   totals->set_paid_minor(totals->paid_minor() + p.amount().minor_units());
+  if (p.has_due_at()) {
+    state->set_payments_with_due_date(state->payments_with_due_date() + 1);
+    const int64_t late_seconds =
+        event.occurred_at().seconds() - p.due_at().seconds();
+    if (late_seconds <= 0) {
+      state->set_payments_on_time(state->payments_on_time() + 1);
+    } else {
+      state->set_late_seconds_total(state->late_seconds_total() + late_seconds);
+    }
+  }
 }
 
 void FoldComplaintFiled(const Event& event, CustomerState* state) {

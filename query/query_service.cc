@@ -54,17 +54,51 @@ absl::StatusOr<IndexMetric> ToIndexMetric(query::v1::Metric metric) {
   }
 }
 
+absl::StatusOr<absl::Time> AsOf(const google::protobuf::Timestamp& as_of,
+                                bool has_as_of,
+                                const QueryServiceOptions& options) {
+  const absl::Time now = options.clock();
+  if (!has_as_of) return now;
+  if (as_of.nanos() < 0 || as_of.nanos() > 999999999) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("as_of: nanos must lie in 0..999999999, got ", as_of.nanos()));
+  }
+  const absl::Time t =
+      absl::FromUnixSeconds(as_of.seconds()) + absl::Nanoseconds(as_of.nanos());
+  if (t > now + options.max_clock_skew) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "as_of: must not lie in the future (more than ",
+        absl::FormatDuration(options.max_clock_skew), " after the server's now ",
+        absl::FormatTime(now), "), got ", absl::FormatTime(t)));
+  }
+  return t;
+}
+
+// The full view: the stored facts plus what is evaluated at as_of.
+query::v1::CustomerView FullView(const store::v1::CustomerState& state,
+                                 absl::Time as_of,
+                                 const infra::ProjectionStore& store,
+                                 const QueryServiceOptions& options) {
+  query::v1::CustomerView view = ToCustomerView(state);
+  EvaluateCustomer(state, as_of, store.reporting_currency(), options.analytics,
+                   &view);
+  return view;
+}
+
 absl::Status GetCustomerView(const infra::ProjectionStore& store,
+                             const QueryServiceOptions& options,
                              const query::v1::GetCustomerRequest& request,
                              query::v1::CustomerView* response) {
   KEHU_RETURN_IF_ERROR(CheckCustomerId(request.customer_id()));
+  KEHU_ASSIGN_OR_RETURN(
+      absl::Time as_of, AsOf(request.as_of(), request.has_as_of(), options));
   KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::CustomerState> state,
                         store.GetCustomer(request.customer_id()));
   if (!state.has_value()) {
     return absl::NotFoundError(
         absl::StrCat("customer ", request.customer_id(), " not found"));
   }
-  *response = ToCustomerView(*state);
+  *response = FullView(*state, as_of, store, options);
   return absl::OkStatus();
 }
 
@@ -84,6 +118,7 @@ absl::StatusOr<store::v1::CustomerState> ReadIndexedCustomer(
 }
 
 absl::Status ListTopCustomers(const infra::ProjectionStore& store,
+                              const QueryServiceOptions& options,
                               const query::v1::TopCustomersRequest& request,
                               query::v1::TopCustomersResponse* response) {
   KEHU_ASSIGN_OR_RETURN(IndexMetric metric, ToIndexMetric(request.metric()));
@@ -93,6 +128,7 @@ absl::Status ListTopCustomers(const infra::ProjectionStore& store,
   }
   response->set_metric(request.metric());
   response->set_currency(store.reporting_currency());
+  const absl::Time now = options.clock();
 
   const std::string prefix = infra::schema::IndexPrefix(metric);
   // The prefix is the metric's one byte, so the next byte value bounds it.
@@ -124,7 +160,7 @@ absl::Status ListTopCustomers(const infra::ProjectionStore& store,
     query::v1::RankedCustomer* ranked = response->add_customers();
     ranked->set_rank(++rank);
     ranked->set_value(value);
-    *ranked->mutable_customer() = ToCustomerView(state);
+    *ranked->mutable_customer() = FullView(state, now, store, options);
   }
   // Valid() == false can be an error rather than the end of the index.
   return infra::FromRocks(it->status(), "scanning customer index");
@@ -214,19 +250,20 @@ absl::Status ListDeadLetterPage(
 
 }  // namespace
 
-QueryService::QueryService(infra::ProjectionStore* store, infra::EventLog* log)
-    : store_(store), log_(log) {}
+QueryService::QueryService(infra::ProjectionStore* store, infra::EventLog* log,
+                           QueryServiceOptions options)
+    : store_(store), log_(log), options_(std::move(options)) {}
 
 grpc::Status QueryService::GetCustomer(
     grpc::ServerContext* context, const query::v1::GetCustomerRequest* request,
     query::v1::CustomerView* response) {
-  return infra::ToGrpcStatus(GetCustomerView(*store_, *request, response));
+  return infra::ToGrpcStatus(GetCustomerView(*store_, options_, *request, response));
 }
 
 grpc::Status QueryService::TopCustomers(
     grpc::ServerContext* context, const query::v1::TopCustomersRequest* request,
     query::v1::TopCustomersResponse* response) {
-  return infra::ToGrpcStatus(ListTopCustomers(*store_, *request, response));
+  return infra::ToGrpcStatus(ListTopCustomers(*store_, options_, *request, response));
 }
 
 grpc::Status QueryService::GetProgress(

@@ -23,14 +23,27 @@
 #define KEHU_QUERY_QUERY_SERVICE_H_
 
 #include "grpcpp/grpcpp.h"
+#include <functional>
+
+#include "absl/time/time.h"
 #include "infra/event_log.h"
 #include "infra/projection_store.h"
 #include "kehu/query/v1/query.grpc.pb.h"
+#include "query/customer_analytics.h"
 
 namespace kehu::query {
 
 // Largest TopCustomersRequest.limit accepted.
 inline constexpr int kMaxTopCustomers = 1000;
+struct QueryServiceOptions {
+  AnalyticsConfig analytics;
+  // How far in the future a request's as_of may lie (clocks of callers
+  // and server disagree a little); later is INVALID_ARGUMENT.
+  absl::Duration max_clock_skew = absl::Minutes(5);
+  // The server's clock: the default as_of. Tests inject a fixed one.
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+};
+
 // Largest page of a listing.
 inline constexpr int kMaxPageSize = 1000;
 
@@ -39,7 +52,8 @@ class QueryService final : public query::v1::Query::Service {
   // `log` answers GetProgress (how far the store is behind the log).
   // REQUIRES: `store` and `log` outlive the service (and the server it is
   // registered with).
-  QueryService(infra::ProjectionStore* store, infra::EventLog* log);
+  QueryService(infra::ProjectionStore* store, infra::EventLog* log,
+               QueryServiceOptions options = {});
 
   QueryService(const QueryService&) = delete;
   QueryService& operator=(const QueryService&) = delete;
@@ -64,6 +78,7 @@ class QueryService final : public query::v1::Query::Service {
  private:
   infra::ProjectionStore* const store_;  // not owned
   infra::EventLog* const log_;           // not owned
+  const QueryServiceOptions options_;
 };
 
 }  // namespace kehu::query

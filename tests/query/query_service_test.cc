@@ -373,5 +373,33 @@ TEST_F(QueryServiceTest,
   EXPECT_THAT(s.error_message(), StartsWith("page_size:"));
 }
 
+TEST_F(QueryServiceTest, AsOfDefaultsToTheServersClockAndMayNotLieInTheFuture) {
+  Write({{"C42", 1200, 300, 2}});
+  const absl::Time now = absl::FromUnixSeconds(1767225600);  // 2026-01-01
+  QueryServiceOptions options;
+  options.clock = [now] { return now; };
+  QueryService service(store_.get(), log_.get(), options);
+
+  grpc::ServerContext context;
+  query::v1::GetCustomerRequest request;
+  request.set_customer_id("C42");
+  query::v1::CustomerView view;
+  ASSERT_TRUE(service.GetCustomer(&context, &request, &view).ok());
+  EXPECT_EQ(view.as_of().seconds(), 1767225600);
+  EXPECT_EQ(view.currency(), "GBP");
+
+  // Within the allowed skew: fine; beyond it: INVALID_ARGUMENT naming as_of.
+  request.mutable_as_of()->set_seconds(1767225600 + 60);
+  EXPECT_TRUE(service.GetCustomer(&context, &request, &view).ok());
+  request.mutable_as_of()->set_seconds(1767225600 + 3600);
+  grpc::Status s = service.GetCustomer(&context, &request, &view);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), StartsWith("as_of:"));
+  // A past as_of is answered at that time.
+  request.mutable_as_of()->set_seconds(1735689600);
+  ASSERT_TRUE(service.GetCustomer(&context, &request, &view).ok());
+  EXPECT_EQ(view.as_of().seconds(), 1735689600);
+}
+
 }  // namespace
 }  // namespace kehu::query

@@ -1,0 +1,323 @@
+#include "query/customer_analytics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <vector>
+
+#include "google/protobuf/util/time_util.h"
+
+namespace kehu::query {
+namespace {
+
+using store::v1::CustomerState;
+using store::v1::OrderRecord;
+
+constexpr double kSecondsPerDay = 86400;
+constexpr double kSecondsPerHour = 3600;
+
+int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+double Days(int64_t micros) { return micros / 1e6 / kSecondsPerDay; }
+double Hours(int64_t micros) { return micros / 1e6 / kSecondsPerHour; }
+
+bool IsPurchase(const OrderRecord& order, int64_t as_of_us) {
+  return order.status() != store::v1::ORDER_STATUS_CANCELLED &&
+         order.placed_at_us() <= as_of_us;
+}
+
+// Revenue net of refunds and margin of one order.
+int64_t NetRevenue(const OrderRecord& order) {
+  return order.revenue_minor() - order.refunded_minor();
+}
+int64_t Margin(const OrderRecord& order) {
+  return NetRevenue(order) - (order.cost_minor() - order.returned_cost_minor());
+}
+
+// Weighted mean of the components present, after renormalising weights;
+// fills `components` with every component's score and effective weight.
+struct Part {
+  const char* name;
+  bool present;
+  double score;
+  double weight;
+};
+bool CombineIndex(const std::vector<Part>& parts, double* index,
+                  google::protobuf::RepeatedPtrField<query::v1::IndexComponent>*
+                      components) {
+  double total_weight = 0;
+  for (const Part& part : parts) {
+    if (part.present) total_weight += part.weight;
+  }
+  double sum = 0;
+  for (const Part& part : parts) {
+    query::v1::IndexComponent* c = components->Add();
+    c->set_name(part.name);
+    if (!part.present || total_weight <= 0) continue;
+    c->set_score(part.score);
+    c->set_weight(part.weight / total_weight);
+    sum += part.score * part.weight / total_weight;
+  }
+  *index = sum;
+  return total_weight > 0;
+}
+
+void EvaluateRfm(const CustomerState& state, int64_t as_of_us,
+                 const std::string& currency, const AnalyticsConfig& config,
+                 query::v1::Rfm* rfm) {
+  const int64_t window_start = as_of_us - absl::ToInt64Microseconds(config.rfm_window);
+  int64_t last = 0;
+  bool any = false;
+  for (const auto& order : state.orders()) {
+    if (!IsPurchase(order, as_of_us)) continue;
+    any = true;
+    last = std::max(last, order.placed_at_us());
+    if (order.placed_at_us() > window_start) {
+      rfm->set_frequency(rfm->frequency() + 1);
+      if (order.currency() == currency) {
+        rfm->set_monetary_minor(rfm->monetary_minor() + Margin(order));
+      }
+    }
+  }
+  rfm->set_has_purchase(any);
+  if (any) rfm->set_recency_days(Days(as_of_us - last));
+}
+
+void EvaluateComplaints(const CustomerState& state, int64_t as_of_us,
+                        const AnalyticsConfig& config,
+                        query::v1::Complaints* out) {
+  const int64_t sla_us = absl::ToInt64Microseconds(config.complaint_sla);
+  std::map<std::string, int64_t> by_category;
+  int64_t oldest_open = 0;
+  int64_t resolved = 0;
+  int64_t resolution_us = 0;
+  int64_t breaches = 0;
+  for (const auto& c : state.complaints()) {
+    if (c.filed_at_us() > as_of_us) continue;
+    ++by_category[c.category()];
+    const bool open = c.resolved_at_us() == 0 || c.resolved_at_us() > as_of_us;
+    if (open) {
+      const int64_t age = as_of_us - c.filed_at_us();
+      oldest_open = std::max(oldest_open, age);
+      if (age > sla_us) ++breaches;
+    } else {
+      const int64_t took = c.resolved_at_us() - c.filed_at_us();
+      ++resolved;
+      resolution_us += took;
+      if (took > sla_us) ++breaches;
+    }
+  }
+  out->set_oldest_open_age_hours(Hours(oldest_open));
+  out->set_sla_breaches(breaches);
+  out->set_mean_resolution_hours(resolved > 0 ? Hours(resolution_us) / resolved
+                                              : 0);
+  std::vector<std::pair<std::string, int64_t>> sorted(by_category.begin(),
+                                                      by_category.end());
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (const auto& [category, count] : sorted) {
+    auto* entry = out->add_by_category();
+    entry->set_category(category);
+    entry->set_count(count);
+  }
+}
+
+void EvaluateSatisfaction(const CustomerState& state, int64_t as_of_us,
+                          const AnalyticsConfig& config,
+                          query::v1::Satisfaction* out) {
+  double csat_sum = 0, nps_sum = 0;
+  int64_t csat_n = 0, nps_n = 0;
+  for (const auto& s : state.surveys()) {
+    if (s.answered_at_us() > as_of_us) continue;
+    if (s.csat() > 0) {
+      csat_sum += s.csat();
+      ++csat_n;
+    }
+    if (s.nps() >= 0) {
+      nps_sum += s.nps();
+      ++nps_n;
+    }
+  }
+  int64_t purchases = 0, returned = 0;
+  for (const auto& order : state.orders()) {
+    if (!IsPurchase(order, as_of_us)) continue;
+    ++purchases;
+    if (order.status() == store::v1::ORDER_STATUS_RETURNED) ++returned;
+  }
+  const int64_t sla_us = absl::ToInt64Microseconds(config.complaint_sla);
+  int64_t complaints = 0, resolved = 0, in_time = 0;
+  for (const auto& c : state.complaints()) {
+    if (c.filed_at_us() > as_of_us) continue;
+    ++complaints;
+    if (c.resolved_at_us() != 0 && c.resolved_at_us() <= as_of_us) {
+      ++resolved;
+      if (c.resolved_at_us() - c.filed_at_us() <= sla_us) ++in_time;
+    }
+  }
+  const double csat_mean = csat_n > 0 ? csat_sum / csat_n : 0;
+  const double nps_mean = nps_n > 0 ? nps_sum / nps_n : 0;
+  const double complaint_rate =
+      purchases > 0 ? static_cast<double>(complaints) / purchases : 0;
+  out->set_csat_mean(csat_mean);
+  out->set_nps_mean(nps_mean);
+  out->set_complaint_rate(complaint_rate);
+
+  const std::vector<Part> parts = {
+      {"csat", csat_n > 0, (csat_mean - 1) / 4 * 100,
+       config.satisfaction_csat_weight},
+      {"nps", nps_n > 0, nps_mean / 10 * 100, config.satisfaction_nps_weight},
+      {"complaint_rate", purchases > 0, 100 * std::max(0.0, 1 - complaint_rate),
+       config.satisfaction_complaint_rate_weight},
+      {"resolution", complaints > 0,
+       100 * (0.5 * resolved / complaints + 0.5 * in_time / complaints),
+       config.satisfaction_resolution_weight},
+      {"repurchase", purchases > 0,
+       100.0 * (purchases - 1) / std::max<int64_t>(purchases, 1),
+       config.satisfaction_repurchase_weight},
+      {"returns", purchases > 0,
+       100 * (1 - static_cast<double>(returned) / std::max<int64_t>(purchases, 1)),
+       config.satisfaction_returns_weight},
+  };
+  double index = 0;
+  out->set_has_index(CombineIndex(parts, &index, out->mutable_components()));
+  out->set_index(index);
+}
+
+void EvaluateLoyalty(const CustomerState& state, int64_t as_of_us,
+                     const AnalyticsConfig& config, query::v1::Loyalty* out) {
+  std::vector<int64_t> times;
+  int64_t spend = 0, discounted_spend = 0;
+  int64_t recent = 0, previous = 0;
+  const int64_t window = absl::ToInt64Microseconds(config.spend_trend_window);
+  for (const auto& order : state.orders()) {
+    if (!IsPurchase(order, as_of_us)) continue;
+    times.push_back(order.placed_at_us());
+    spend += order.revenue_minor();
+    for (const auto& line : order.lines()) {
+      if (line.discount_minor() > 0) discounted_spend += line.net_minor();
+    }
+    const int64_t age = as_of_us - order.placed_at_us();
+    if (age < window) {
+      recent += NetRevenue(order);
+    } else if (age < 2 * window) {
+      previous += NetRevenue(order);
+    }
+  }
+  std::sort(times.begin(), times.end());
+  const int64_t repeat = times.empty() ? 0 : times.size() - 1;
+  out->set_repeat_purchases(repeat);
+
+  // Regularity: 1 - coefficient of variation of the inter-purchase times.
+  double regularity = 0;
+  const bool has_regularity = times.size() >= 3;
+  if (has_regularity) {
+    std::vector<double> gaps;
+    for (size_t i = 1; i < times.size(); ++i) gaps.push_back(Days(times[i] - times[i - 1]));
+    double mean = 0;
+    for (double g : gaps) mean += g;
+    mean /= gaps.size();
+    double var = 0;
+    for (double g : gaps) var += (g - mean) * (g - mean);
+    var /= gaps.size();
+    const double cv = mean > 0 ? std::sqrt(var) / mean : 0;
+    regularity = 100 * std::max(0.0, 1 - cv);
+  }
+
+  const double discount_share =
+      spend > 0 ? static_cast<double>(discounted_spend) / spend : 0;
+  out->set_discount_share(discount_share);
+
+  double trend_score = 0;
+  const bool has_trend = recent > 0 || previous > 0;
+  if (previous > 0) {
+    const double ratio = static_cast<double>(recent) / previous;
+    out->set_spend_trend(ratio);
+    trend_score = 100 * std::min(1.0, ratio / 2);
+  } else if (recent > 0) {
+    trend_score = 100;
+  }
+
+  const double tenure_days = times.empty() ? 0 : Days(as_of_us - times.front());
+  out->set_tenure_days(tenure_days);
+  const double full_tenure_days = absl::ToDoubleHours(config.loyalty_full_tenure) / 24;
+
+  // Stayed after a complaint: bought again after the first complaint.
+  int64_t first_complaint = 0;
+  for (const auto& c : state.complaints()) {
+    if (c.filed_at_us() > as_of_us) continue;
+    if (first_complaint == 0 || c.filed_at_us() < first_complaint) {
+      first_complaint = c.filed_at_us();
+    }
+  }
+  const bool stayed = first_complaint != 0 && !times.empty() &&
+                      times.back() > first_complaint;
+
+  const std::vector<Part> parts = {
+      {"repeat_purchases", !times.empty(),
+       100 * std::min(1.0, static_cast<double>(repeat) /
+                               std::max<int64_t>(1, config.loyalty_full_repeat_purchases)),
+       config.loyalty_repeat_weight},
+      {"regularity", has_regularity, regularity, config.loyalty_regularity_weight},
+      {"price_sensitivity", spend > 0, 100 * (1 - discount_share),
+       config.loyalty_price_weight},
+      {"spend_trend", has_trend, trend_score, config.loyalty_trend_weight},
+      {"tenure", !times.empty(),
+       100 * std::min(1.0, tenure_days / std::max(1.0, full_tenure_days)),
+       config.loyalty_tenure_weight},
+      {"stayed_after_complaint", first_complaint != 0, stayed ? 100.0 : 0.0,
+       config.loyalty_after_complaint_weight},
+  };
+  double index = 0;
+  out->set_has_index(CombineIndex(parts, &index, out->mutable_components()));
+  out->set_index(index);
+}
+
+}  // namespace
+
+void EvaluateCustomer(const CustomerState& state, absl::Time as_of,
+                      const std::string& currency,
+                      const AnalyticsConfig& config,
+                      query::v1::CustomerView* view) {
+  const int64_t as_of_us = Micros(as_of);
+  *view->mutable_as_of() =
+      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(as_of_us);
+  view->set_currency(currency);
+  EvaluateRfm(state, as_of_us, currency, config, view->mutable_rfm());
+  EvaluateComplaints(state, as_of_us, config, view->mutable_complaints());
+  EvaluateSatisfaction(state, as_of_us, config, view->mutable_satisfaction());
+  EvaluateLoyalty(state, as_of_us, config, view->mutable_loyalty());
+
+  const store::v1::CurrencyTotals* totals = nullptr;
+  for (const auto& t : state.totals()) {
+    if (t.currency() == currency) totals = &t;
+  }
+  const int64_t revenue = totals != nullptr ? totals->revenue_minor() : 0;
+  const int64_t cost = totals != nullptr ? totals->cost_minor() : 0;
+  const int64_t paid = totals != nullptr ? totals->paid_minor() : 0;
+
+  query::v1::Credit* credit = view->mutable_credit();
+  credit->set_payments_with_due_date(state.payments_with_due_date());
+  if (state.payments_with_due_date() > 0) {
+    credit->set_on_time_share(static_cast<double>(state.payments_on_time()) /
+                              state.payments_with_due_date());
+  }
+  const int64_t late = state.payments_with_due_date() - state.payments_on_time();
+  if (late > 0) {
+    credit->set_mean_days_late(state.late_seconds_total() / kSecondsPerDay / late);
+  }
+  credit->set_outstanding_minor(revenue - paid);
+
+  query::v1::Profit* profit = view->mutable_profit();
+  const auto& counts = state.counts();
+  const int64_t to_serve = counts.calls() * config.call_cost_minor +
+                           counts.emails() * config.email_cost_minor +
+                           counts.complaints() * config.complaint_cost_minor;
+  profit->set_revenue_minor(revenue);
+  profit->set_cost_of_goods_minor(cost);
+  profit->set_cost_to_serve_minor(to_serve);
+  profit->set_profit_minor(revenue - cost - to_serve);
+  profit->set_unprofitable(revenue - cost - to_serve < 0);
+
+  view->mutable_value()->set_historical_minor(revenue - cost);
+}
+
+}  // namespace kehu::query
