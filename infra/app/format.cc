@@ -91,6 +91,41 @@ std::string FormatCustomer(const query::v1::CustomerView& view) {
                   " emails, ", c.surveys(), " surveys\n");
   absl::StrAppend(&out, "  complaints     ", view.complaints().open_count(),
                   " open, ", view.complaints().resolved_count(), " resolved\n");
+  const auto& c2 = view.complaints();
+  if (c2.sla_breaches() > 0 || c2.open_count() > 0) {
+    absl::StrAppendFormat(&out,
+                          "                 oldest open %.0f h, %d SLA "
+                          "breaches, mean resolution %.1f h\n",
+                          c2.oldest_open_age_hours(), c2.sla_breaches(),
+                          c2.mean_resolution_hours());
+  }
+  const std::string& cur = view.currency();
+  if (view.rfm().has_purchase()) {
+    absl::StrAppendFormat(&out,
+                          "  rfm            recency %.0f days, %d purchases "
+                          "and %s margin in the last 365 days\n",
+                          view.rfm().recency_days(), view.rfm().frequency(),
+                          FormatMoney(view.rfm().monetary_minor(), cur));
+  }
+  auto index = [](bool has, double value) {
+    return has ? absl::StrFormat("%.1f", value) : std::string("-");
+  };
+  absl::StrAppend(
+      &out, "  satisfaction   ",
+      index(view.satisfaction().has_index(), view.satisfaction().index()),
+      " / 100, loyalty ",
+      index(view.loyalty().has_index(), view.loyalty().index()), " / 100\n");
+  absl::StrAppendFormat(
+      &out, "  credit         %.0f%% of %d payments on time, %s outstanding\n",
+      100 * view.credit().on_time_share(),
+      view.credit().payments_with_due_date(),
+      FormatMoney(view.credit().outstanding_minor(), cur));
+  absl::StrAppend(&out, "  profit         ",
+                  FormatMoney(view.profit().profit_minor(), cur), " after ",
+                  FormatMoney(view.profit().cost_to_serve_minor(), cur),
+                  " cost to serve",
+                  view.profit().unprofitable() ? " (unprofitable)" : "", "\n");
+  absl::StrAppend(&out, "  as of          ", FormatDate(view.as_of()), "\n");
   absl::StrAppend(&out, "  log position   partition ",
                   view.position().partition(), " offset ",
                   view.position().offset(), "\n");
