@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "google/protobuf/util/time_util.h"
+#include "infra/customer_metrics.h"
 
 namespace kehu::query {
 namespace {
@@ -21,16 +22,12 @@ double Days(int64_t micros) { return micros / 1e6 / kSecondsPerDay; }
 double Hours(int64_t micros) { return micros / 1e6 / kSecondsPerHour; }
 
 bool IsPurchase(const OrderRecord& order, int64_t as_of_us) {
-  return order.status() != store::v1::ORDER_STATUS_CANCELLED &&
-         order.placed_at_us() <= as_of_us;
+  return infra::IsPurchaseAt(order, as_of_us);
 }
 
-// Revenue net of refunds and margin of one order.
+// Revenue net of refunds of one order.
 int64_t NetRevenue(const OrderRecord& order) {
   return order.revenue_minor() - order.refunded_minor();
-}
-int64_t Margin(const OrderRecord& order) {
-  return NetRevenue(order) - (order.cost_minor() - order.returned_cost_minor());
 }
 
 // Weighted mean of the components present, after renormalising weights;
@@ -64,22 +61,14 @@ bool CombineIndex(const std::vector<Part>& parts, double* index,
 void EvaluateRfm(const CustomerState& state, int64_t as_of_us,
                  const std::string& currency, const AnalyticsConfig& config,
                  query::v1::Rfm* rfm) {
-  const int64_t window_start = as_of_us - absl::ToInt64Microseconds(config.rfm_window);
-  int64_t last = 0;
-  bool any = false;
-  for (const auto& order : state.orders()) {
-    if (!IsPurchase(order, as_of_us)) continue;
-    any = true;
-    last = std::max(last, order.placed_at_us());
-    if (order.placed_at_us() > window_start) {
-      rfm->set_frequency(rfm->frequency() + 1);
-      if (order.currency() == currency) {
-        rfm->set_monetary_minor(rfm->monetary_minor() + Margin(order));
-      }
-    }
+  const infra::PurchaseFacts facts = infra::PurchaseFactsAt(
+      state, as_of_us, absl::ToInt64Microseconds(config.rfm_window), currency);
+  rfm->set_has_purchase(facts.purchases > 0);
+  rfm->set_frequency(facts.window_purchases);
+  rfm->set_monetary_minor(facts.window_margin_minor);
+  if (facts.purchases > 0) {
+    rfm->set_recency_days(Days(as_of_us - facts.last_purchase_us));
   }
-  rfm->set_has_purchase(any);
-  if (any) rfm->set_recency_days(Days(as_of_us - last));
 }
 
 void EvaluateComplaints(const CustomerState& state, int64_t as_of_us,
