@@ -129,6 +129,29 @@ absl::StatusOr<store::v1::PartitionProgress> ProjectionStore::GetProgress(
   return progress;
 }
 
+absl::StatusOr<std::optional<store::v1::PopulationModel>>
+ProjectionStore::GetPopulation() const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), family(Family::kMeta),
+                               schema::kMetaPopulation, &value);
+  if (s.IsNotFound()) return std::nullopt;
+  KEHU_RETURN_IF_ERROR(FromRocks(s, "reading the population row"));
+  store::v1::PopulationModel population;
+  if (!population.ParseFromString(value)) {
+    return absl::DataLossError("the population row does not parse");
+  }
+  return population;
+}
+
+absl::Status ProjectionStore::PutPopulation(
+    const store::v1::PopulationModel& population) {
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  return FromRocks(db_->Put(sync, family(Family::kMeta), schema::kMetaPopulation,
+                            population.SerializeAsString()),
+                   "writing the population row");
+}
+
 absl::Status ProjectionStore::Write(rocksdb::WriteBatch* batch) {
   return FromRocks(db_->Write(rocksdb::WriteOptions(), batch),
                    "writing to projection store");

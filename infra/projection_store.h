@@ -60,6 +60,12 @@ class ProjectionStore {
   absl::StatusOr<store::v1::PartitionProgress> GetProgress(
       int32_t partition) const;
 
+  // The population row written by the last `kehu fit` (projections/
+  // population.h); nullopt before the first.
+  absl::StatusOr<std::optional<store::v1::PopulationModel>> GetPopulation()
+      const;
+  absl::Status PutPopulation(const store::v1::PopulationModel& population);
+
   // Applies `batch` atomically.
   absl::Status Write(rocksdb::WriteBatch* batch);
 

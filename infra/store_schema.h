@@ -45,6 +45,8 @@ enum class IndexMetric : uint8_t {
 // Names of rows in the `meta` family.
 inline constexpr char kMetaSchemaVersion[] = "schema_version";
 inline constexpr char kMetaReportingCurrency[] = "reporting_currency";
+// store.v1.PopulationModel of the last `kehu fit`.
+inline constexpr char kMetaPopulation[] = "population";
 inline constexpr char kSchemaVersion[] = "1";
 
 std::string CustomerKey(std::string_view customer_id);
