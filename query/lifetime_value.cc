@@ -1,0 +1,280 @@
+#include "query/lifetime_value.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace kehu::query {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+// The Gauss series is summed up to 0.9; above, the connection formula in
+// 1 - z <= 0.1 converges much faster.
+constexpr double kSeriesLimit = 0.9;
+// Stop summing when the bound on the tail is below this share of the sum.
+constexpr double kSeriesTolerance = 1e-17;
+constexpr int64_t kMaxSeriesTerms = 1000000;
+// Distance from an integer c - a - b below which the connection formula is
+// replaced by interpolation (its terms grow like 1 / distance and cancel).
+constexpr double kIntegerGap = 1e-4;
+// Distance from a = 1 below which the BG/NBD expectations are interpolated
+// (their closed form is 0 / 0 at a = 1, and loses ~1e-16 / |a - 1| near it).
+constexpr double kUnitAGap = 1e-4;
+
+bool IsNonPositiveInteger(double v) { return v <= 0 && v == std::floor(v); }
+
+bool Positive(double v) { return std::isfinite(v) && v > 0; }
+
+bool Valid(const store::v1::BgNbdParameters& p) {
+  return Positive(p.r()) && Positive(p.alpha()) && Positive(p.a()) &&
+         Positive(p.b());
+}
+
+bool Valid(const store::v1::GammaGammaParameters& p) {
+  return Positive(p.p()) && Positive(p.q()) && Positive(p.gamma());
+}
+
+absl::Status CheckPositive(const std::string& name, double value) {
+  if (Positive(value)) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "model parameter ", name, " must be finite and positive, got ", value,
+      " (has the model been fitted?)"));
+}
+
+// log|Gamma(v)| and the sign of Gamma(v); sign 0 at the poles (v a
+// non-positive integer), where 1 / Gamma(v) = 0.
+struct SignedLogGamma {
+  double log_abs;
+  int sign;
+};
+
+SignedLogGamma LogGamma(double v) {
+  if (IsNonPositiveInteger(v)) return {kInfinity, 0};
+  int sign = 1;
+  // Gamma is negative on (-1, 0), (-3, -2), ...: where floor(v) is odd.
+  if (v < 0 && static_cast<int64_t>(std::floor(v)) % 2 != 0) sign = -1;
+  return {std::lgamma(v), sign};
+}
+
+// Sums the Gauss series of 2F1(a, b; c; z) for |z| < 1.
+double GaussSeries(double a, double b, double c, double z) {
+  double term = 1;
+  double sum = 1;
+  // Before this many terms the ratio of successive terms need not be
+  // monotone, so the tail bound below is not trusted.
+  const double min_terms = 2 * (std::abs(a) + std::abs(b) + std::abs(c)) + 2;
+  for (int64_t n = 0; n < kMaxSeriesTerms; ++n) {
+    const double dn = static_cast<double>(n);
+    term *= (a + dn) * (b + dn) / ((c + dn) * (dn + 1)) * z;
+    sum += term;
+    if (term == 0) return sum;  // a terminating series, or underflow
+    if (dn + 1 < min_terms) continue;
+    // The ratio of the next terms tends to z; the tail is at most a
+    // geometric series with the larger of the next ratio and |z|.
+    const double next =
+        std::abs((a + dn + 1) * (b + dn + 1) / ((c + dn + 1) * (dn + 2)) * z);
+    const double ratio = std::max(next, std::abs(z));
+    if (ratio < 1 && std::abs(term) * ratio / (1 - ratio) <=
+                         kSeriesTolerance * std::abs(sum)) {
+      return sum;
+    }
+  }
+  return kNaN;
+}
+
+// Evaluates at offset d (|d| < h) from a removable singularity a smooth
+// function known through `f`, which is accurate only away from it: cubic
+// Lagrange interpolation between f(-2h), f(-h), f(h), f(2h). The error is
+// O(h^4) from the interpolation, plus f's own error at distance h.
+template <typename F>
+double InterpolateAcross(double d, double h, const F& f) {
+  const double nodes[4] = {-2 * h, -h, h, 2 * h};
+  double result = 0;
+  for (int k = 0; k < 4; ++k) {
+    double weight = 1;
+    for (int j = 0; j < 4; ++j) {
+      if (j != k) weight *= (d - nodes[j]) / (nodes[k] - nodes[j]);
+    }
+    result += weight * f(nodes[k]);
+  }
+  return result;
+}
+
+// Coefficient sign * exp(log_abs) of a term of the connection formula.
+double Coefficient(int sign, double log_abs) {
+  if (sign == 0) return 0;
+  return sign * std::exp(log_abs);
+}
+
+// 2F1(a, b; c; z) by Abramowitz & Stegun 15.3.6, for c - a - b not an
+// integer:
+//   Gamma(c) Gamma(m) / (Gamma(c-a) Gamma(c-b)) 2F1(a, b; 1-m; 1-z)
+//   + (1-z)^m Gamma(c) Gamma(-m) / (Gamma(a) Gamma(b)) 2F1(c-a, c-b; 1+m; 1-z)
+// with m = c - a - b.
+double ConnectionFormula(double a, double b, double c, double z) {
+  const double m = c - a - b;
+  const double w = 1 - z;
+  const SignedLogGamma gc = LogGamma(c);
+  const SignedLogGamma gm = LogGamma(m);
+  const SignedLogGamma gminus_m = LogGamma(-m);
+  const SignedLogGamma gca = LogGamma(c - a);
+  const SignedLogGamma gcb = LogGamma(c - b);
+  const SignedLogGamma ga = LogGamma(a);
+  const SignedLogGamma gb = LogGamma(b);
+
+  double result = 0;
+  // A pole in a denominator Gamma makes a term vanish (1 / Gamma = 0).
+  if (gca.sign != 0 && gcb.sign != 0) {
+    const double k1 =
+        Coefficient(gc.sign * gm.sign * gca.sign * gcb.sign,
+                    gc.log_abs + gm.log_abs - gca.log_abs - gcb.log_abs);
+    result += k1 * GaussSeries(a, b, 1 - m, w);
+  }
+  if (ga.sign != 0 && gb.sign != 0) {
+    const double k2 = Coefficient(gc.sign * gminus_m.sign * ga.sign * gb.sign,
+                                  gc.log_abs + gminus_m.log_abs - ga.log_abs -
+                                      gb.log_abs + m * std::log(w));
+    result += k2 * GaussSeries(c - a, c - b, 1 + m, w);
+  }
+  return result;
+}
+
+// (a+b+x-1)/(a-1) * (1 - ((alpha+T)/(alpha+T+t))^(r+x)
+//                        * 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))):
+// E[Y(t) | x, t_x, T] of a customer known to be alive (FHL 2005, eq. 10
+// without its denominator, which is 1 / P(alive)).
+double AliveExpectedTransactions(const store::v1::BgNbdParameters& p, double x,
+                                 double t_cal, double t) {
+  if (t <= 0) return 0;
+  const double r = p.r();
+  const double alpha = p.alpha();
+  const double b = p.b();
+  const double z = t / (alpha + t_cal + t);
+  const double log_w = -std::log1p(t / (alpha + t_cal));  // ln(1 - z)
+  // Euler's transformation 2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z)
+  // turns (1-z)^(r+x) 2F1(r+x, b+x; C; z) into
+  // (1-z)^(a-1) 2F1(a+b-1-r, a-1; C; z): its upper parameters no longer
+  // grow with x, so frequent buyers neither overflow nor slow the series.
+  auto at = [&](double a) {
+    const double c = a + b + x - 1;
+    const double f = Hypergeometric2F1(a + b - 1 - r, a - 1, c, z);
+    return c / (a - 1) * (1 - std::exp((a - 1) * log_w) * f);
+  };
+  const double a = p.a();
+  if (std::abs(a - 1) >= kUnitAGap) return at(a);
+  // 0 / 0 at a = 1, but the expectation is smooth in a.
+  return InterpolateAcross(a - 1, kUnitAGap,
+                           [&](double offset) { return at(1 + offset); });
+}
+
+}  // namespace
+
+absl::Status CheckBgNbdParameters(const store::v1::BgNbdParameters& params) {
+  if (absl::Status s = CheckPositive("r", params.r()); !s.ok()) return s;
+  if (absl::Status s = CheckPositive("alpha", params.alpha()); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckPositive("a", params.a()); !s.ok()) return s;
+  return CheckPositive("b", params.b());
+}
+
+absl::Status CheckGammaGammaParameters(
+    const store::v1::GammaGammaParameters& params) {
+  if (absl::Status s = CheckPositive("p", params.p()); !s.ok()) return s;
+  if (absl::Status s = CheckPositive("q", params.q()); !s.ok()) return s;
+  return CheckPositive("gamma", params.gamma());
+}
+
+double Hypergeometric2F1(double a, double b, double c, double z) {
+  if (!(z >= 0 && z < 1) || IsNonPositiveInteger(c) || !std::isfinite(a) ||
+      !std::isfinite(b) || !std::isfinite(c)) {
+    return kNaN;
+  }
+  if (z == 0 || a == 0 || b == 0) return 1;
+  if (z <= kSeriesLimit) return GaussSeries(a, b, c, z);
+
+  const double m = c - a - b;
+  const double n = std::round(m);
+  const double d = m - n;
+  if (std::abs(d) >= kIntegerGap) return ConnectionFormula(a, b, c, z);
+  // 15.3.6 is singular at integer m, but 2F1 is smooth in c: interpolate
+  // between values of c that put m at least kIntegerGap from n, where the
+  // formula's terms cancel only to about 1e-16 / kIntegerGap.
+  return InterpolateAcross(d, kIntegerGap, [&](double offset) {
+    return ConnectionFormula(a, b, a + b + n + offset, z);
+  });
+}
+
+double ExpectedTransactions(const store::v1::BgNbdParameters& params,
+                            double t) {
+  if (!Valid(params) || !(t >= 0)) return kNaN;
+  return AliveExpectedTransactions(params, /*x=*/0, /*t_cal=*/0, t);
+}
+
+double ProbabilityAlive(const store::v1::BgNbdParameters& params, double x,
+                        double t_x, double t_cal) {
+  if (!Valid(params) || !(x >= 0) || !(t_x >= 0) || !(t_cal >= t_x)) {
+    return kNaN;
+  }
+  if (x == 0) return 1;
+  // 1 / (1 + a / (b+x-1) * ((alpha+T) / (alpha+t_x))^(r+x)), with the
+  // odds of death taken in log space: the power overflows for frequent
+  // buyers who stopped long ago (the probability is then 0, correctly).
+  const double log_odds =
+      std::log(params.a()) - std::log(params.b() + x - 1) +
+      (params.r() + x) * std::log1p((t_cal - t_x) / (params.alpha() + t_x));
+  return 1 / (1 + std::exp(log_odds));
+}
+
+double ConditionalExpectedTransactions(const store::v1::BgNbdParameters& params,
+                                       double x, double t_x, double t_cal,
+                                       double t) {
+  if (!Valid(params) || !(t >= 0)) return kNaN;
+  const double alive = ProbabilityAlive(params, x, t_x, t_cal);
+  if (std::isnan(alive)) return kNaN;
+  if (alive == 0) return 0;
+  return AliveExpectedTransactions(params, x, t_cal, t) * alive;
+}
+
+double ExpectedSpend(const store::v1::GammaGammaParameters& params, double x,
+                     double m_x) {
+  if (!Valid(params) || !(x >= 0) || !(m_x >= 0)) return kNaN;
+  const double denominator = params.p() * x + params.q() - 1;
+  if (denominator <= 0) return kInfinity;
+  return (params.gamma() + x * m_x) * params.p() / denominator;
+}
+
+double DiscountedExpectedValue(
+    const store::v1::BgNbdParameters& bg_nbd,
+    const store::v1::GammaGammaParameters& gamma_gamma,
+    const CustomerActivity& activity, const ValueHorizon& horizon) {
+  if (!(horizon.length >= 0) || !(horizon.time_unit_days > 0) ||
+      !(horizon.annual_rate > -1) || !std::isfinite(horizon.length)) {
+    return kNaN;
+  }
+  const double spend = ExpectedSpend(gamma_gamma, activity.x, activity.m_x);
+  if (std::isnan(spend)) return kNaN;
+  const double log_growth = std::log1p(horizon.annual_rate);
+  const int64_t slices = static_cast<int64_t>(std::ceil(horizon.length));
+  double previous = 0;
+  double transactions = 0;  // discounted
+  for (int64_t k = 1; k <= slices; ++k) {
+    const double end = std::min(static_cast<double>(k), horizon.length);
+    const double expected = ConditionalExpectedTransactions(
+        bg_nbd, activity.x, activity.t_x, activity.t_cal, end);
+    if (std::isnan(expected)) return kNaN;
+    const double days = end * horizon.time_unit_days;
+    transactions += (expected - previous) * std::exp(-log_growth * days / 365);
+    previous = expected;
+  }
+  if (transactions == 0) return 0;  // avoid 0 * infinity
+  return transactions * spend;
+}
+
+}  // namespace kehu::query
