@@ -1,0 +1,51 @@
+// The population step: measures every customer at one reference time and
+// keeps what placing a single customer among them needs — RFM quintile cut
+// points, the Pareto and pyramid cutoffs, the mean margin per category of
+// each tier, and the fitted lifetime-value models — as one
+// store.v1.PopulationModel row in `meta`. `kehu fit` runs it; queries read
+// the row (docs/metrics.md says what each figure means).
+//
+// Operation: one pass over the `customers` family at a RocksDB snapshot, so
+// the row is consistent with the log positions it records. The result
+// depends only on the store's contents and as_of.
+//
+// Limitations: O(customers) time and memory for the values being ranked;
+// meant to run on a schedule, not per query.
+#ifndef KEHU_PROJECTIONS_POPULATION_H_
+#define KEHU_PROJECTIONS_POPULATION_H_
+
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "infra/projection_store.h"
+#include "kehu/store/v1/store.pb.h"
+
+namespace kehu::projections {
+
+struct PopulationOptions {
+  // The trailing window of frequency, monetary value and tiers.
+  absl::Duration window = absl::Hours(24 * 365);
+  // Time unit of the lifetime-value models, in days (7: weeks, as in the
+  // literature).
+  double time_unit_days = 7;
+  // Pareto: key customers bring this share of the trailing margin.
+  double pareto_share = 0.80;
+  // Pyramid: the top share of active customers by trailing margin is key,
+  // the next share potential.
+  double pyramid_key_share = 0.05;
+  double pyramid_potential_share = 0.15;
+};
+
+// Measures the population of `store` at `as_of`.
+absl::StatusOr<store::v1::PopulationModel> MeasurePopulation(
+    const infra::ProjectionStore& store, absl::Time as_of,
+    const PopulationOptions& options = {});
+
+// The four quintile cut points of `values` (any order): the values at the
+// 20th, 40th, 60th and 80th percentile by nearest rank. Empty for no values.
+store::v1::QuintileCuts QuintileCutsOf(std::vector<double> values);
+
+}  // namespace kehu::projections
+
+#endif  // KEHU_PROJECTIONS_POPULATION_H_
