@@ -14,7 +14,6 @@
 namespace kehu::projections {
 namespace {
 
-constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
 // The optimizer works on log-parameters within +/- kMaxLogParameter
@@ -28,11 +27,6 @@ constexpr double kFirstStep = 0.5;
 constexpr double kRestartStep = 0.1;
 constexpr int kMaxRestarts = 50;
 
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
 
 // log(e^u + e^v) without overflow; v may be -infinity.
 double LogSumExp(double u, double v) {
@@ -375,55 +369,6 @@ absl::Status CheckSummary(const CalibrationSummary& c, size_t index) {
 }
 
 }  // namespace
-
-std::vector<Purchase> PurchasesOf(const store::v1::CustomerState& state) {
-  std::vector<Purchase> purchases;
-  purchases.reserve(state.orders_size());
-  for (const auto& order : state.orders()) {
-    if (order.status() == store::v1::ORDER_STATUS_CANCELLED) continue;
-    purchases.emplace_back(order.placed_at_us(),
-                           order.revenue_minor() - order.refunded_minor());
-  }
-  return purchases;
-}
-
-std::optional<CalibrationSummary> Summarize(
-    const std::vector<Purchase>& purchases, int64_t calibration_end_us,
-    double time_unit_days) {
-  KEHU_CHECK(time_unit_days > 0);
-  std::vector<Purchase> in_calibration;
-  for (const Purchase& p : purchases) {
-    if (p.first <= calibration_end_us) in_calibration.push_back(p);
-  }
-  if (in_calibration.empty()) return std::nullopt;
-  std::sort(in_calibration.begin(), in_calibration.end());
-
-  // Transactions: one per UTC day, at its earliest purchase.
-  std::vector<Purchase> transactions;
-  for (const Purchase& p : in_calibration) {
-    if (!transactions.empty() &&
-        FloorDiv(transactions.back().first, kMicrosPerDay) ==
-            FloorDiv(p.first, kMicrosPerDay)) {
-      transactions.back().second += p.second;
-    } else {
-      transactions.push_back(p);
-    }
-  }
-  const double unit_us = time_unit_days * static_cast<double>(kMicrosPerDay);
-  const int64_t first_us = transactions.front().first;
-  CalibrationSummary s;
-  s.x = static_cast<double>(transactions.size() - 1);
-  s.t_x = static_cast<double>(transactions.back().first - first_us) / unit_us;
-  s.t_cal = static_cast<double>(calibration_end_us - first_us) / unit_us;
-  if (transactions.size() > 1) {
-    int64_t repeat_value = 0;
-    for (size_t i = 1; i < transactions.size(); ++i) {
-      repeat_value += transactions[i].second;
-    }
-    s.m_x = static_cast<double>(repeat_value) / s.x;
-  }
-  return s;
-}
 
 double BgNbdLogLikelihood(const store::v1::BgNbdParameters& params,
                           absl::Span<const CalibrationSummary> population) {

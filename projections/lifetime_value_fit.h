@@ -2,13 +2,13 @@
 // (how often customers buy and when they drop out) and Gamma-Gamma (what
 // their transactions are worth), by maximum likelihood. The fitted
 // parameters are stored as kehu.store.v1.ModelParameters; the predictions
-// that use them are evaluated at query time (query/lifetime_value.h).
+// that use them are evaluated at query time (infra/lifetime_value.h).
 //
 // Operation
-//   1. PurchasesOf() lists a customer's purchases from the folded state.
-//   2. Summarize() turns them into the model's view of the customer at the
-//      end of a calibration period: (x, t_x, t_cal, m_x).
-//   3. FitBgNbd() and FitGammaGamma() maximize the log-likelihood of the
+//   1. infra::MarginPurchases() lists a customer's purchases and
+//      infra::Summarize() turns them into the model's view of the customer
+//      at the end of a calibration period: (x, t_x, t_cal, m_x).
+//   2. FitBgNbd() and FitGammaGamma() maximize the log-likelihood of the
 //      population: Nelder-Mead over the logarithms of the parameters (so
 //      they stay positive), restarted from its own optimum until a restart
 //      no longer improves it. Everything is deterministic: the same
@@ -40,48 +40,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "infra/lifetime_value.h"
 #include "kehu/store/v1/store.pb.h"
 
 namespace kehu::projections {
 
-// One purchase: when (microseconds since the epoch) and its value (minor
-// units of the customer's currency).
-using Purchase = std::pair<int64_t /*at_us*/, int64_t /*value_minor*/>;
-
-// Returns the customer's purchases: every order not cancelled, at its
-// placement time, valued at its net revenue minus what was refunded (a
-// fully returned order is still a purchase, worth 0). In the order they
-// were placed (log order).
-std::vector<Purchase> PurchasesOf(const store::v1::CustomerState& state);
-
-// A customer as the models see them at the end of a calibration period.
-// Times are in the caller's time unit, measured from the first purchase.
-struct CalibrationSummary {
-  // Repeat transactions: transactions after the first one.
-  double x = 0;
-  // Time of the last transaction (0 when x == 0).
-  double t_x = 0;
-  // Time from the first purchase to the end of calibration ("T" in the
-  // papers).
-  double t_cal = 0;
-  // Mean value of the repeat transactions (the first one excluded, as it
-  // is often atypical); 0 when x == 0.
-  double m_x = 0;
-};
-
-// Summarizes `purchases` (in any order) at `calibration_end_us`, with times
-// in units of `time_unit_days` days (7 = weeks). Purchases after
-// calibration_end_us are ignored; purchases on the same UTC calendar day
-// are one transaction, at the day's earliest purchase time and worth the
-// sum of their values. Pass the midnight that starts the last calibration
-// day to reproduce the literature's "through day D inclusive" (a day's
-// purchases, recorded at midnight, are then included and T counts whole
-// days).
-// Returns nullopt when no purchase falls in the calibration period.
-// REQUIRES: time_unit_days > 0.
-std::optional<CalibrationSummary> Summarize(
-    const std::vector<Purchase>& purchases, int64_t calibration_end_us,
-    double time_unit_days);
+using infra::CalibrationSummary;
 
 // Returns the BG/NBD log-likelihood of `population` (FHL 2005, eq. 6),
 // summed in population order. Only r, alpha, a and b of `params` are read.

@@ -107,7 +107,7 @@ absl::StatusOr<store::v1::PopulationModel> MeasurePopulation(
                               infra::WindowCategoryMargins(state, as_of_us,
                                                            window_us, currency)});
     }
-    auto summary = Summarize(infra::MarginPurchases(state, as_of_us, currency),
+    auto summary = infra::Summarize(infra::MarginPurchases(state, as_of_us, currency),
                              as_of_us, options.time_unit_days);
     if (summary.has_value()) summaries.push_back(*summary);
   }

@@ -1,5 +1,9 @@
 #include "projections/lifetime_value_fit.h"
 
+#include <limits>
+
+#include "infra/customer_metrics.h"
+
 #include <cmath>
 #include <map>
 #include <string>
@@ -16,6 +20,9 @@
 
 namespace kehu::projections {
 namespace {
+
+using infra::Purchase;
+using infra::Summarize;
 
 using store::v1::BgNbdParameters;
 using store::v1::CustomerState;
@@ -112,7 +119,7 @@ TEST(SummarizeTest, ACustomerWhoFirstBoughtAfterCalibrationIsNotSummarized) {
   EXPECT_FALSE(Summarize({}, day0, kWeek));
 }
 
-TEST(PurchasesOfTest, CancelledOrdersAreNotPurchasesAndRefundsReduceValue) {
+TEST(MarginPurchasesTest, CancelledOrdersAreNotPurchasesAndRefundsReduceValue) {
   using namespace kehu::testing;  // NOLINT: event builders
   CustomerState state;
   int64_t offset = 0;
@@ -124,7 +131,8 @@ TEST(PurchasesOfTest, CancelledOrdersAreNotPurchasesAndRefundsReduceValue) {
     ASSERT_FALSE(infra::ValidateEvent(e).has_value()) << e.event_id();
     FoldEvent(e, EventPosition{0, offset++}, &state);
   }
-  const std::vector<Purchase> purchases = PurchasesOf(state);
+  const std::vector<Purchase> purchases =
+      infra::MarginPurchases(state, std::numeric_limits<int64_t>::max(), "EUR");
   ASSERT_EQ(purchases.size(), 2u);
   const int64_t day0 = DayUs(2025, 1, 1);
   EXPECT_EQ(purchases[0], Purchase(day0, 1000));
@@ -156,7 +164,7 @@ const std::vector<CalibrationSummary>& CdnowSample() {
     }
     const int64_t end = DayUs(1997, 9, 30);
     for (const auto& [id, state] : states) {
-      auto s = Summarize(PurchasesOf(state), end, kWeek);
+      auto s = Summarize(infra::MarginPurchases(state, end, "USD"), end, kWeek);
       if (s.has_value()) summaries->push_back(*s);
     }
     return summaries;

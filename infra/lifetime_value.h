@@ -5,7 +5,8 @@
 // view).
 //
 // Operation
-//   The parameters are fitted by projections/lifetime_value_fit.h and stored
+//   The parameters are fitted by projections/lifetime_value_fit.h (over
+//   summaries made by Summarize() below) and stored
 //   as kehu.store.v1.ModelParameters. A customer's history enters as the
 //   summary the fit uses: x = repeat transactions (the first purchase is not
 //   counted; purchases on the same UTC day are one transaction), t_x = time
@@ -32,13 +33,52 @@
 //   1e-12 relative (Hypergeometric2F1() bounds them); their closed form is
 //   0/0 at a = 1, where they are interpolated in a (within 1e-4 of 1) to
 //   the same accuracy. Each expectation costs one 2F1: microseconds.
-#ifndef KEHU_QUERY_LIFETIME_VALUE_H_
-#define KEHU_QUERY_LIFETIME_VALUE_H_
+#ifndef KEHU_INFRA_LIFETIME_VALUE_H_
+#define KEHU_INFRA_LIFETIME_VALUE_H_
 
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
 #include "absl/status/status.h"
 #include "kehu/store/v1/store.pb.h"
 
-namespace kehu::query {
+namespace kehu::infra {
+
+// One purchase: when (microseconds since the epoch) and its value (minor
+// units of the reporting currency; kehu uses the order's margin, see
+// infra::MarginPurchases()).
+using Purchase = std::pair<int64_t /*at_us*/, int64_t /*value_minor*/>;
+
+// A customer as the models see them at a reference time (the end of the
+// calibration period when fitting, as_of when predicting). Times are in the
+// parameters' time unit, measured from the first purchase.
+struct CalibrationSummary {
+  // Repeat transactions: transactions after the first one.
+  double x = 0;
+  // Time of the last transaction (0 when x == 0).
+  double t_x = 0;
+  // Time from the first purchase to the reference time ("T" in the papers).
+  double t_cal = 0;
+  // Mean value of the repeat transactions (the first one excluded, as it
+  // is often atypical); 0 when x == 0.
+  double m_x = 0;
+};
+
+// Summarizes `purchases` (in any order) at `calibration_end_us`, with times
+// in units of `time_unit_days` days (7 = weeks). Purchases after
+// calibration_end_us are ignored; purchases on the same UTC calendar day
+// are one transaction, at the day's earliest purchase time and worth the
+// sum of their values. Pass the midnight that starts the last calibration
+// day to reproduce the literature's "through day D inclusive" (a day's
+// purchases, recorded at midnight, are then included and T counts whole
+// days).
+// Returns nullopt when no purchase falls in the calibration period.
+// REQUIRES: time_unit_days > 0.
+std::optional<CalibrationSummary> Summarize(
+    const std::vector<Purchase>& purchases, int64_t calibration_end_us,
+    double time_unit_days);
+
 
 // Returns OK when r, alpha, a and b are finite and positive, otherwise
 // FailedPrecondition naming the first bad parameter (parameters that were
@@ -103,19 +143,6 @@ double ProbabilityAlive(const store::v1::BgNbdParameters& params, double x,
 double ExpectedSpend(const store::v1::GammaGammaParameters& params, double x,
                      double m_x);
 
-// A customer's purchase history, summarized as the models see it. Times in
-// the parameters' time unit; m_x in the unit of the Gamma-Gamma fit.
-struct CustomerActivity {
-  // Repeat transactions (the first purchase not counted).
-  double x = 0;
-  // Time of the last transaction since the first purchase.
-  double t_x = 0;
-  // Time from the first purchase to the reference time ("T").
-  double t_cal = 0;
-  // Mean value of the repeat transactions, 0 when x == 0.
-  double m_x = 0;
-};
-
 // How far ahead to value a customer and at what discount.
 struct ValueHorizon {
   // Length of the horizon, in time units (52 weeks = one year with
@@ -145,8 +172,8 @@ struct ValueHorizon {
 double DiscountedExpectedValue(
     const store::v1::BgNbdParameters& bg_nbd,
     const store::v1::GammaGammaParameters& gamma_gamma,
-    const CustomerActivity& activity, const ValueHorizon& horizon);
+    const CalibrationSummary& activity, const ValueHorizon& horizon);
 
-}  // namespace kehu::query
+}  // namespace kehu::infra
 
-#endif  // KEHU_QUERY_LIFETIME_VALUE_H_
+#endif  // KEHU_INFRA_LIFETIME_VALUE_H_

@@ -1,4 +1,4 @@
-#include "query/lifetime_value.h"
+#include "infra/lifetime_value.h"
 
 #include <cmath>
 #include <limits>
@@ -6,7 +6,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
-namespace kehu::query {
+namespace kehu::infra {
 namespace {
 
 using store::v1::BgNbdParameters;
@@ -288,7 +288,7 @@ TEST(LifetimeValueTest, ExpectedSpendIsInfiniteWhenTheMeanDoesNotExist) {
 }
 
 TEST(LifetimeValueTest, ValueAtAZeroRateIsExpectedTransactionsTimesSpend) {
-  const CustomerActivity customer{2, 30.43, 38.86, 41.5};
+  const CalibrationSummary customer{2, 30.43, 38.86, 41.5};
   const ValueHorizon horizon{/*length=*/52.5, /*time_unit_days=*/7,
                              /*annual_rate=*/0};
   const double value = DiscountedExpectedValue(
@@ -301,7 +301,7 @@ TEST(LifetimeValueTest, ValueAtAZeroRateIsExpectedTransactionsTimesSpend) {
 }
 
 TEST(LifetimeValueTest, DiscountingLowersTheValueTheMoreTheHigherTheRate) {
-  const CustomerActivity customer{2, 30.43, 38.86, 41.5};
+  const CalibrationSummary customer{2, 30.43, 38.86, 41.5};
   double previous = DiscountedExpectedValue(
       PublishedBgNbd(), PublishedGammaGamma(), customer, {104, 7, 0});
   EXPECT_GT(previous, 0);
@@ -324,4 +324,4 @@ TEST(LifetimeValueTest, NoHorizonHasNoValue) {
 }
 
 }  // namespace
-}  // namespace kehu::query
+}  // namespace kehu::infra

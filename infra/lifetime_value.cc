@@ -1,4 +1,4 @@
-#include "query/lifetime_value.h"
+#include "infra/lifetime_value.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,9 +7,18 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "infra/check.h"
 
-namespace kehu::query {
+namespace kehu::infra {
 namespace {
+
+constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
@@ -253,7 +262,7 @@ double ExpectedSpend(const store::v1::GammaGammaParameters& params, double x,
 double DiscountedExpectedValue(
     const store::v1::BgNbdParameters& bg_nbd,
     const store::v1::GammaGammaParameters& gamma_gamma,
-    const CustomerActivity& activity, const ValueHorizon& horizon) {
+    const CalibrationSummary& activity, const ValueHorizon& horizon) {
   if (!(horizon.length >= 0) || !(horizon.time_unit_days > 0) ||
       !(horizon.annual_rate > -1) || !std::isfinite(horizon.length)) {
     return kNaN;
@@ -277,4 +286,42 @@ double DiscountedExpectedValue(
   return transactions * spend;
 }
 
-}  // namespace kehu::query
+std::optional<CalibrationSummary> Summarize(
+    const std::vector<Purchase>& purchases, int64_t calibration_end_us,
+    double time_unit_days) {
+  KEHU_CHECK(time_unit_days > 0);
+  std::vector<Purchase> in_calibration;
+  for (const Purchase& p : purchases) {
+    if (p.first <= calibration_end_us) in_calibration.push_back(p);
+  }
+  if (in_calibration.empty()) return std::nullopt;
+  std::sort(in_calibration.begin(), in_calibration.end());
+
+  // Transactions: one per UTC day, at its earliest purchase.
+  std::vector<Purchase> transactions;
+  for (const Purchase& p : in_calibration) {
+    if (!transactions.empty() &&
+        FloorDiv(transactions.back().first, kMicrosPerDay) ==
+            FloorDiv(p.first, kMicrosPerDay)) {
+      transactions.back().second += p.second;
+    } else {
+      transactions.push_back(p);
+    }
+  }
+  const double unit_us = time_unit_days * static_cast<double>(kMicrosPerDay);
+  const int64_t first_us = transactions.front().first;
+  CalibrationSummary s;
+  s.x = static_cast<double>(transactions.size() - 1);
+  s.t_x = static_cast<double>(transactions.back().first - first_us) / unit_us;
+  s.t_cal = static_cast<double>(calibration_end_us - first_us) / unit_us;
+  if (transactions.size() > 1) {
+    int64_t repeat_value = 0;
+    for (size_t i = 1; i < transactions.size(); ++i) {
+      repeat_value += transactions[i].second;
+    }
+    s.m_x = static_cast<double>(repeat_value) / s.x;
+  }
+  return s;
+}
+
+}  // namespace kehu::infra
