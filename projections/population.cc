@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "infra/customer_metrics.h"
+#include "infra/customer_standing.h"
 #include "infra/rocks_status.h"
 #include "infra/status_macros.h"
 #include "infra/store_schema.h"
@@ -29,17 +30,6 @@ struct Ranked {
 int64_t MarginAtRank(const std::vector<Ranked>& sorted, int64_t rank) {
   if (sorted.empty() || rank <= 0) return 0;
   return sorted[std::min<int64_t>(rank, sorted.size()) - 1].margin;
-}
-
-const char* PyramidTier(const Ranked& r, const store::v1::PopulationModel& m) {
-  if (r.margin >= m.pyramid_key_cutoff_minor() && m.pyramid_key_customers() > 0) {
-    return "key";
-  }
-  if (r.margin >= m.pyramid_potential_cutoff_minor() &&
-      m.pyramid_potential_customers() > 0) {
-    return "potential";
-  }
-  return r.window_purchases == 1 ? "one_time" : "regular";
 }
 
 }  // namespace
@@ -85,7 +75,7 @@ absl::StatusOr<store::v1::PopulationModel> MeasurePopulation(
     KEHU_RETURN_IF_ERROR(infra::FromRocks(it->status(), "scanning offsets"));
   }
 
-  std::vector<double> recency, frequency, monetary;
+  std::vector<double> recency, frequency, monetary, gaps;
   std::vector<Ranked> active;
   std::vector<CalibrationSummary> summaries;
   std::unique_ptr<rocksdb::Iterator> it(
@@ -107,6 +97,14 @@ absl::StatusOr<store::v1::PopulationModel> MeasurePopulation(
                               infra::WindowCategoryMargins(state, as_of_us,
                                                            window_us, currency)});
     }
+    std::vector<int64_t> days;
+    for (const auto& order : state.orders()) {
+      if (infra::IsPurchaseAt(order, as_of_us)) days.push_back(order.placed_at_us());
+    }
+    std::sort(days.begin(), days.end());
+    for (size_t i = 1; i < days.size(); ++i) {
+      gaps.push_back((days[i] - days[i - 1]) / 86400e6);
+    }
     auto summary = infra::Summarize(infra::MarginPurchases(state, as_of_us, currency),
                              as_of_us, options.time_unit_days);
     if (summary.has_value()) summaries.push_back(*summary);
@@ -114,6 +112,12 @@ absl::StatusOr<store::v1::PopulationModel> MeasurePopulation(
   KEHU_RETURN_IF_ERROR(infra::FromRocks(it->status(), "scanning customers"));
 
   model.set_purchasing_customers(recency.size());
+  if (!gaps.empty()) {
+    std::sort(gaps.begin(), gaps.end());
+    const size_t n = gaps.size();
+    model.set_median_inter_purchase_days(
+        n % 2 == 1 ? gaps[n / 2] : (gaps[n / 2 - 1] + gaps[n / 2]) / 2);
+  }
   model.set_active_customers(active.size());
   *model.mutable_recency_days() = QuintileCutsOf(std::move(recency));
   *model.mutable_frequency() = QuintileCutsOf(std::move(frequency));
@@ -153,7 +157,10 @@ absl::StatusOr<store::v1::PopulationModel> MeasurePopulation(
   // Mean margin per category among each tier's buyers of that category.
   std::map<std::string, std::map<std::string, std::pair<int64_t, int64_t>>> sums;
   for (const Ranked& r : active) {
-    auto& tier = sums[PyramidTier(r, model)];
+    infra::PurchaseFacts facts;
+    facts.window_purchases = r.window_purchases;
+    facts.window_margin_minor = r.margin;
+    auto& tier = sums[infra::PyramidTierName(infra::PyramidTierOf(facts, model))];
     for (const auto& [category, margin] : r.categories) {
       tier[category].first += margin;
       tier[category].second += 1;
@@ -188,6 +195,33 @@ absl::StatusOr<store::v1::PopulationModel> MeasurePopulation(
   } else {
     model.set_gamma_gamma_error(std::string(gg.status().message()));
   }
+
+  // Value-matrix medians over the active customers: a second pass, now
+  // that tiers and models are known.
+  std::vector<double> current, potential;
+  infra::StandingConfig standing_config;
+  standing_config.window = options.window;
+  it.reset(store.db()->NewIterator(read, store.family(Family::kCustomers)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!state.ParseFromArray(it->value().data(), it->value().size())) {
+      return absl::DataLossError(
+          absl::StrCat("customer row ", it->key().ToString(), " does not parse"));
+    }
+    const infra::Standing standing =
+        infra::StandingOf(state, as_of_us, model, currency, standing_config);
+    if (standing.facts.window_purchases == 0) continue;
+    if (standing.has_current_value) current.push_back(standing.current_value);
+    if (standing.has_potential_value) potential.push_back(standing.potential_value);
+  }
+  KEHU_RETURN_IF_ERROR(infra::FromRocks(it->status(), "scanning customers"));
+  auto median = [](std::vector<double>& v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  };
+  model.set_median_current_value_minor(median(current));
+  model.set_median_potential_value_minor(median(potential));
   return model;
 }
 

@@ -260,10 +260,120 @@ void EvaluateLoyalty(const CustomerState& state, int64_t as_of_us,
   out->set_index(index);
 }
 
+query::v1::LifecycleStage ToApi(infra::Stage stage) {
+  switch (stage) {
+    case infra::Stage::kPotential: return query::v1::LIFECYCLE_STAGE_POTENTIAL;
+    case infra::Stage::kNew: return query::v1::LIFECYCLE_STAGE_NEW;
+    case infra::Stage::kRepeat: return query::v1::LIFECYCLE_STAGE_REPEAT;
+    case infra::Stage::kLoyal: return query::v1::LIFECYCLE_STAGE_LOYAL;
+    case infra::Stage::kAtRisk: return query::v1::LIFECYCLE_STAGE_AT_RISK;
+    case infra::Stage::kChurned: return query::v1::LIFECYCLE_STAGE_CHURNED;
+    case infra::Stage::kWonBack: return query::v1::LIFECYCLE_STAGE_WON_BACK;
+  }
+  return query::v1::LIFECYCLE_STAGE_UNSPECIFIED;
+}
+
+query::v1::PyramidTier ToApi(infra::PyramidTier tier) {
+  switch (tier) {
+    case infra::PyramidTier::kKey: return query::v1::PYRAMID_TIER_KEY;
+    case infra::PyramidTier::kPotential: return query::v1::PYRAMID_TIER_POTENTIAL;
+    case infra::PyramidTier::kRegular: return query::v1::PYRAMID_TIER_REGULAR;
+    case infra::PyramidTier::kOneTime: return query::v1::PYRAMID_TIER_ONE_TIME;
+    case infra::PyramidTier::kInactive: return query::v1::PYRAMID_TIER_INACTIVE;
+  }
+  return query::v1::PYRAMID_TIER_UNSPECIFIED;
+}
+
+query::v1::ValueMatrixCell ToApi(infra::MatrixCell cell) {
+  switch (cell) {
+    case infra::MatrixCell::kVip: return query::v1::VALUE_MATRIX_CELL_VIP;
+    case infra::MatrixCell::kMaintain: return query::v1::VALUE_MATRIX_CELL_MAINTAIN;
+    case infra::MatrixCell::kImprove: return query::v1::VALUE_MATRIX_CELL_IMPROVE;
+    case infra::MatrixCell::kAbandon: return query::v1::VALUE_MATRIX_CELL_ABANDON;
+    case infra::MatrixCell::kNone: break;
+  }
+  return query::v1::VALUE_MATRIX_CELL_UNSPECIFIED;
+}
+
+query::v1::WinBackPriority ToApi(infra::WinBack priority) {
+  switch (priority) {
+    case infra::WinBack::kNone: return query::v1::WIN_BACK_PRIORITY_NONE;
+    case infra::WinBack::kMust: return query::v1::WIN_BACK_PRIORITY_MUST;
+    case infra::WinBack::kShould: return query::v1::WIN_BACK_PRIORITY_SHOULD;
+    case infra::WinBack::kTry: return query::v1::WIN_BACK_PRIORITY_TRY;
+    case infra::WinBack::kDoNotSpend: return query::v1::WIN_BACK_PRIORITY_DO_NOT_SPEND;
+  }
+  return query::v1::WIN_BACK_PRIORITY_UNSPECIFIED;
+}
+
+google::protobuf::Timestamp ToTimestamp(int64_t micros) {
+  return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(micros);
+}
+
+// Places the customer in the population: segments, value, and the
+// lifecycle stage at as_of with the transitions the history implies.
+void EvaluateStanding(const CustomerState& state, int64_t as_of_us,
+                      const std::string& currency,
+                      const store::v1::PopulationModel& population,
+                      const AnalyticsConfig& config,
+                      query::v1::CustomerView* view) {
+  const infra::Standing s =
+      infra::StandingOf(state, as_of_us, population, currency, config.standing);
+  query::v1::Segments* seg = view->mutable_segments();
+  if (population.as_of_us() != 0) {
+    *seg->mutable_population_as_of() = ToTimestamp(population.as_of_us());
+  }
+  seg->set_recency_score(s.recency_score);
+  seg->set_frequency_score(s.frequency_score);
+  seg->set_monetary_score(s.monetary_score);
+  seg->set_pareto_key(s.pareto_key);
+  seg->set_pyramid_tier(ToApi(s.tier));
+  seg->set_matrix_cell(ToApi(s.cell));
+  seg->set_has_p_alive(s.has_p_alive);
+  if (s.has_p_alive) {
+    seg->set_p_alive(s.p_alive);
+    seg->set_churn_risk(1 - s.p_alive);
+  }
+  seg->set_win_back(ToApi(s.win_back));
+
+  query::v1::Value* value = view->mutable_value();
+  value->set_has_current(s.has_current_value);
+  value->set_current_minor(s.current_value);
+  value->set_has_potential(s.has_potential_value);
+  value->set_potential_minor(s.potential_value);
+
+  // The stage at as_of; the fold's transitions (by purchase count) up to
+  // as_of, merged with those the churn gap implies.
+  query::v1::Lifecycle* lifecycle = view->mutable_lifecycle();
+  if (s.facts.purchases > 0) lifecycle->set_stage(ToApi(s.stage));
+  std::vector<query::v1::LifecycleTransition> all;
+  for (const auto& t : lifecycle->transitions()) {
+    if (google::protobuf::util::TimeUtil::TimestampToMicroseconds(t.at()) <= as_of_us) {
+      all.push_back(t);
+    }
+  }
+  for (const auto& d : s.transitions) {
+    if (d.at_us > as_of_us) continue;
+    query::v1::LifecycleTransition t;
+    t.set_from(ToApi(d.from));
+    t.set_to(ToApi(d.to));
+    *t.mutable_at() = ToTimestamp(d.at_us);
+    all.push_back(t);
+  }
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return google::protobuf::util::TimeUtil::TimestampToMicroseconds(a.at()) <
+           google::protobuf::util::TimeUtil::TimestampToMicroseconds(b.at());
+  });
+  lifecycle->clear_transitions();
+  for (auto& t : all) *lifecycle->add_transitions() = std::move(t);
+  if (!all.empty()) *lifecycle->mutable_since() = all.back().at();
+}
+
 }  // namespace
 
 void EvaluateCustomer(const CustomerState& state, absl::Time as_of,
                       const std::string& currency,
+                      const store::v1::PopulationModel& population,
                       const AnalyticsConfig& config,
                       query::v1::CustomerView* view) {
   const int64_t as_of_us = Micros(as_of);
@@ -307,6 +417,7 @@ void EvaluateCustomer(const CustomerState& state, absl::Time as_of,
   profit->set_unprofitable(revenue - cost - to_serve < 0);
 
   view->mutable_value()->set_historical_minor(revenue - cost);
+  EvaluateStanding(state, as_of_us, currency, population, config, view);
 }
 
 }  // namespace kehu::query

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "infra/customer_standing.h"
 #include "kehu/query/v1/query.pb.h"
 #include "kehu/store/v1/store.pb.h"
 
@@ -54,13 +55,19 @@ struct AnalyticsConfig {
   absl::Duration loyalty_full_tenure = absl::Hours(24 * 3 * 365);
   // The spend trend compares the last window with the one before.
   absl::Duration spend_trend_window = absl::Hours(24 * 180);
+
+  // Lifecycle, value and tier thresholds (infra/customer_standing.h).
+  infra::StandingConfig standing;
 };
 
 // Fills the time-relative and configured parts of `view` (as_of, currency,
-// rfm, satisfaction, loyalty, credit, profit, value and the complaint
-// figures) from `state`. `currency` is the reporting currency.
+// rfm, satisfaction, loyalty, credit, profit, value, segments, the
+// lifecycle stage at as_of and the complaint figures) from `state`, placing
+// the customer in `population` (empty before the first `kehu fit`).
+// `currency` is the reporting currency.
 void EvaluateCustomer(const store::v1::CustomerState& state, absl::Time as_of,
                       const std::string& currency,
+                      const store::v1::PopulationModel& population,
                       const AnalyticsConfig& config,
                       query::v1::CustomerView* view);
 

@@ -74,14 +74,22 @@ absl::StatusOr<absl::Time> AsOf(const google::protobuf::Timestamp& as_of,
   return t;
 }
 
+// The population of the last `kehu fit`; empty before the first.
+absl::StatusOr<store::v1::PopulationModel> Population(
+    const infra::ProjectionStore& store) {
+  KEHU_ASSIGN_OR_RETURN(auto population, store.GetPopulation());
+  return population.value_or(store::v1::PopulationModel());
+}
+
 // The full view: the stored facts plus what is evaluated at as_of.
 query::v1::CustomerView FullView(const store::v1::CustomerState& state,
                                  absl::Time as_of,
                                  const infra::ProjectionStore& store,
+                                 const store::v1::PopulationModel& population,
                                  const QueryServiceOptions& options) {
   query::v1::CustomerView view = ToCustomerView(state);
-  EvaluateCustomer(state, as_of, store.reporting_currency(), options.analytics,
-                   &view);
+  EvaluateCustomer(state, as_of, store.reporting_currency(), population,
+                   options.analytics, &view);
   return view;
 }
 
@@ -98,7 +106,8 @@ absl::Status GetCustomerView(const infra::ProjectionStore& store,
     return absl::NotFoundError(
         absl::StrCat("customer ", request.customer_id(), " not found"));
   }
-  *response = FullView(*state, as_of, store, options);
+  KEHU_ASSIGN_OR_RETURN(store::v1::PopulationModel population, Population(store));
+  *response = FullView(*state, as_of, store, population, options);
   return absl::OkStatus();
 }
 
@@ -129,6 +138,7 @@ absl::Status ListTopCustomers(const infra::ProjectionStore& store,
   response->set_metric(request.metric());
   response->set_currency(store.reporting_currency());
   const absl::Time now = options.clock();
+  KEHU_ASSIGN_OR_RETURN(store::v1::PopulationModel population, Population(store));
 
   const std::string prefix = infra::schema::IndexPrefix(metric);
   // The prefix is the metric's one byte, so the next byte value bounds it.
@@ -160,7 +170,7 @@ absl::Status ListTopCustomers(const infra::ProjectionStore& store,
     query::v1::RankedCustomer* ranked = response->add_customers();
     ranked->set_rank(++rank);
     ranked->set_value(value);
-    *ranked->mutable_customer() = FullView(state, now, store, options);
+    *ranked->mutable_customer() = FullView(state, now, store, population, options);
   }
   // Valid() == false can be an error rather than the end of the index.
   return infra::FromRocks(it->status(), "scanning customer index");

@@ -29,7 +29,8 @@ CustomerState Fold(const std::vector<events::v1::Event>& events) {
 query::v1::CustomerView Evaluate(const CustomerState& state, absl::Time as_of,
                                  const AnalyticsConfig& config = {}) {
   query::v1::CustomerView view;
-  EvaluateCustomer(state, as_of, "EUR", config, &view);
+  EvaluateCustomer(state, as_of, "EUR", store::v1::PopulationModel(), config,
+                   &view);
   return view;
 }
 
