@@ -1,0 +1,172 @@
+#include "infra/customer_standing.h"
+
+#include "gtest/gtest.h"
+#include "projections/customer_fold.h"
+#include "tests/projections/event_builders.h"
+
+namespace kehu::infra {
+namespace {
+
+using namespace kehu::testing;  // NOLINT: event builders
+using store::v1::CustomerState;
+
+int64_t DayUs(double day) {
+  return (int64_t{1735689600} + static_cast<int64_t>(day * 86400)) * 1000000;
+}
+
+CustomerState Fold(const std::vector<events::v1::Event>& events) {
+  CustomerState state;
+  int64_t offset = 0;
+  for (const auto& e : events) {
+    projections::FoldEvent(e, projections::EventPosition{0, offset++}, &state);
+  }
+  return state;
+}
+
+// Orders of 1000 (no cost) on the given days.
+CustomerState BuyerOn(const std::vector<int>& days) {
+  std::vector<events::v1::Event> events;
+  for (int d : days) {
+    const std::string n = std::to_string(d);
+    events.push_back(Order("e" + n, "C1", d, "O" + n, {{"A", 1, 1000}}));
+  }
+  return Fold(events);
+}
+
+// A population measured at some time, with the cuts and cutoffs given.
+store::v1::PopulationModel Population() {
+  store::v1::PopulationModel p;
+  p.set_as_of_us(DayUs(400));
+  for (double c : {10, 30, 60, 120}) p.mutable_recency_days()->add_cuts(c);
+  for (double c : {1, 1, 2, 4}) p.mutable_frequency()->add_cuts(c);
+  for (double c : {1000, 2000, 4000, 8000}) p.mutable_monetary_minor()->add_cuts(c);
+  p.set_pareto_key_customers(10);
+  p.set_pareto_cutoff_minor(5000);
+  p.set_pyramid_key_customers(2);
+  p.set_pyramid_key_cutoff_minor(9000);
+  p.set_pyramid_potential_customers(6);
+  p.set_pyramid_potential_cutoff_minor(4000);
+  p.set_median_inter_purchase_days(40);
+  return p;
+}
+
+Standing At(const CustomerState& state, double day,
+            const store::v1::PopulationModel& population = Population()) {
+  return StandingOf(state, DayUs(day), population, "EUR", StandingConfig());
+}
+
+TEST(CustomerStandingTest, RfmScoresCountTheCutsPassed) {
+  // Five purchases, the last 20 days before as_of; 5000 of margin.
+  Standing s = At(BuyerOn({300, 320, 340, 360, 380}), 400);
+  EXPECT_EQ(s.recency_score, 4);    // 20 days: below 30, 60, 120
+  EXPECT_EQ(s.frequency_score, 5);  // 5 purchases: above every cut
+  EXPECT_EQ(s.monetary_score, 4);   // 5000: above 1000, 2000, 4000
+  EXPECT_TRUE(s.pareto_key);        // 5000 >= the cutoff 5000
+  EXPECT_EQ(s.tier, PyramidTier::kPotential);
+}
+
+TEST(CustomerStandingTest, AValueOnACutScoresBelowIt) {
+  // Exactly 1000 of margin and exactly 10 days: ties go to the lower score.
+  Standing s = At(BuyerOn({390}), 400);
+  EXPECT_EQ(s.monetary_score, 1);
+  EXPECT_EQ(s.recency_score, 4);
+  EXPECT_EQ(s.frequency_score, 1);
+  EXPECT_EQ(s.tier, PyramidTier::kOneTime);
+  EXPECT_FALSE(s.pareto_key);
+}
+
+TEST(CustomerStandingTest, BeforeTheFirstFitOnlyFactsAndTheGapRuleAreKnown) {
+  Standing s = At(BuyerOn({300, 320}), 330, store::v1::PopulationModel());
+  EXPECT_EQ(s.recency_score, 0);
+  EXPECT_FALSE(s.has_p_alive);
+  EXPECT_FALSE(s.has_current_value);
+  EXPECT_EQ(s.stage, Stage::kRepeat);
+  EXPECT_EQ(s.facts.purchases, 2);
+}
+
+TEST(CustomerStandingTest, SilenceLongerThanTheChurnGapChurns) {
+  // Gaps of 10 days: 3 x 10 is below the 180-day minimum, so 180 counts.
+  CustomerState s = BuyerOn({0, 10, 20});
+  EXPECT_EQ(At(s, 200, store::v1::PopulationModel()).stage, Stage::kRepeat);
+  Standing churned = At(s, 201, store::v1::PopulationModel());
+  EXPECT_EQ(churned.stage, Stage::kChurned);
+  ASSERT_FALSE(churned.transitions.empty());
+  EXPECT_EQ(churned.transitions.back().to, Stage::kChurned);
+  EXPECT_EQ(churned.transitions.back().at_us, DayUs(200));
+}
+
+TEST(CustomerStandingTest, ALongGapMultipleOfTheMedianChurnsSlowBuyers) {
+  // Gaps of 100 days: the churn gap is 300 days.
+  CustomerState s = BuyerOn({0, 100, 200});
+  EXPECT_EQ(At(s, 499, store::v1::PopulationModel()).stage, Stage::kRepeat);
+  EXPECT_EQ(At(s, 501, store::v1::PopulationModel()).stage, Stage::kChurned);
+}
+
+TEST(CustomerStandingTest, APurchaseAfterChurningIsAWinBack) {
+  CustomerState s = BuyerOn({0, 10, 20, 400});
+  Standing won = At(s, 410, store::v1::PopulationModel());
+  EXPECT_EQ(won.stage, Stage::kWonBack);
+  ASSERT_EQ(won.transitions.size(), 2u);
+  EXPECT_EQ(won.transitions[0].to, Stage::kChurned);
+  EXPECT_EQ(won.transitions[0].at_us, DayUs(200));
+  EXPECT_EQ(won.transitions[1].from, Stage::kChurned);
+  EXPECT_EQ(won.transitions[1].to, Stage::kWonBack);
+  EXPECT_EQ(won.transitions[1].at_us, DayUs(400));
+}
+
+TEST(CustomerStandingTest, ASinglePurchaseUsesThePopulationsMedianGap) {
+  // Population median gap 40 days: 3 x 40 = 120 < 180, so 180 counts.
+  CustomerState s = BuyerOn({100});
+  EXPECT_EQ(At(s, 280).stage, Stage::kNew);
+  EXPECT_EQ(At(s, 281).stage, Stage::kChurned);
+}
+
+TEST(CustomerStandingTest, PAliveDecidesLoyalAtRiskAndChurned) {
+  // Published CDNOW parameters, weeks.
+  store::v1::PopulationModel p = Population();
+  auto* bg = p.mutable_models()->mutable_bg_nbd();
+  bg->set_r(0.2426);
+  bg->set_alpha(4.4137);
+  bg->set_a(0.7930);
+  bg->set_b(2.4262);
+  p.mutable_models()->set_time_unit_days(7);
+
+  // Buying every 30 days for a year, in 5 quarters: alive and loyal.
+  CustomerState regular = BuyerOn({0, 30, 60, 90, 120, 150, 180, 210, 240, 270, 300, 330, 360});
+  Standing loyal = At(regular, 365, p);
+  ASSERT_TRUE(loyal.has_p_alive);
+  EXPECT_GE(loyal.p_alive, 0.8);
+  EXPECT_EQ(loyal.stage, Stage::kLoyal);
+
+  // The same buyer after 170 silent days (inside the 180-day gap rule):
+  // BG/NBD says they are likely gone.
+  Standing quiet = At(regular, 530, p);
+  EXPECT_LT(quiet.p_alive, 0.5);
+  EXPECT_TRUE(quiet.stage == Stage::kAtRisk || quiet.stage == Stage::kChurned);
+  EXPECT_NE(quiet.win_back, WinBack::kNone);
+}
+
+TEST(CustomerStandingTest, WinBackFollowsTheLastActiveTier) {
+  // 10000 of margin in the last active year puts them in the key tier;
+  // churned a year later, they must be won back.
+  CustomerState big = Fold({Order("e1", "C1", 0, "O1", {{"A", 1, 5000}}),
+                            Order("e2", "C1", 20, "O2", {{"A", 1, 5000}})});
+  Standing s = At(big, 400);
+  EXPECT_EQ(s.stage, Stage::kChurned);
+  EXPECT_EQ(s.tier, PyramidTier::kInactive);
+  EXPECT_EQ(s.reference_tier, PyramidTier::kKey);
+  EXPECT_EQ(s.win_back, WinBack::kMust);
+}
+
+TEST(CustomerStandingTest, ACustomerWhoseOnlyPurchaseWasReturnedIsStillABuyer) {
+  CustomerState s = Fold({Order("e1", "C1", 390, "O1", {{"A", 1, 1000}}),
+                          Returned("e2", "C1", 392, "O1", {{"A", 1}})});
+  Standing st = At(s, 400);
+  EXPECT_EQ(st.facts.purchases, 1);
+  EXPECT_EQ(st.facts.window_margin_minor, 0);
+  EXPECT_EQ(st.monetary_score, 1);
+  EXPECT_EQ(st.tier, PyramidTier::kOneTime);
+}
+
+}  // namespace
+}  // namespace kehu::infra
