@@ -13,6 +13,7 @@
 #include "infra/grpc_status.h"
 #include "infra/rocks_status.h"
 #include "infra/status_macros.h"
+#include "infra/reference_time.h"
 #include "infra/store_schema.h"
 #include "query/customer_view.h"
 #include "rocksdb/snapshot.h"
@@ -54,26 +55,6 @@ absl::StatusOr<IndexMetric> ToIndexMetric(query::v1::Metric metric) {
   }
 }
 
-absl::StatusOr<absl::Time> AsOf(const google::protobuf::Timestamp& as_of,
-                                bool has_as_of,
-                                const QueryServiceOptions& options) {
-  const absl::Time now = options.clock();
-  if (!has_as_of) return now;
-  if (as_of.nanos() < 0 || as_of.nanos() > 999999999) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("as_of: nanos must lie in 0..999999999, got ", as_of.nanos()));
-  }
-  const absl::Time t =
-      absl::FromUnixSeconds(as_of.seconds()) + absl::Nanoseconds(as_of.nanos());
-  if (t > now + options.max_clock_skew) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "as_of: must not lie in the future (more than ",
-        absl::FormatDuration(options.max_clock_skew), " after the server's now ",
-        absl::FormatTime(now), "), got ", absl::FormatTime(t)));
-  }
-  return t;
-}
-
 // The population of the last `kehu fit`; empty before the first.
 absl::StatusOr<store::v1::PopulationModel> Population(
     const infra::ProjectionStore& store) {
@@ -99,7 +80,9 @@ absl::Status GetCustomerView(const infra::ProjectionStore& store,
                              query::v1::CustomerView* response) {
   KEHU_RETURN_IF_ERROR(CheckCustomerId(request.customer_id()));
   KEHU_ASSIGN_OR_RETURN(
-      absl::Time as_of, AsOf(request.as_of(), request.has_as_of(), options));
+      absl::Time as_of,
+      infra::ReferenceTime(request.as_of(), request.has_as_of(), options.clock(),
+                           options.max_clock_skew));
   KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::CustomerState> state,
                         store.GetCustomer(request.customer_id()));
   if (!state.has_value()) {
