@@ -4,6 +4,7 @@
 #ifndef KEHU_INFRA_APP_COMMANDS_H_
 #define KEHU_INFRA_APP_COMMANDS_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/time/time.h"
@@ -28,6 +29,14 @@ int RunSimulate(const producers::SimulatorOptions& options,
 struct ProduceOptions {
   // Ingest server address.
   std::string server = "127.0.0.1:50051";
+  // When set (bootstrap.servers), events go straight to this Kafka cluster's
+  // topic `kafka_topic` instead of through a server: each is validated as
+  // the ingest API would, then produced with key = customer_id and value =
+  // the serialized Event.
+  std::string kafka_brokers;
+  std::string kafka_topic = "kehu.events";
+  // librdkafka properties file (name=value lines), "" for none.
+  std::string kafka_config_file;
   // NDJSON file, "-" = stdin.
   std::string input = "-";
   // Events per Append call.
@@ -35,9 +44,29 @@ struct ProduceOptions {
   // Rejections printed in full (all are counted).
   int max_listed_rejections = 20;
 };
-// Publishes NDJSON events through the ingest API; reports accepted and
-// rejected counts.
+// Publishes NDJSON events through the ingest API, or straight to Kafka;
+// reports accepted and rejected counts.
 int RunProduce(const ProduceOptions& options);
+
+struct TopicsOptions {
+  // bootstrap.servers of the Kafka cluster.
+  std::string kafka_brokers;
+  // The event topic; its dead-letter topic is the same name + ".dlq".
+  std::string topic = "kehu.events";
+  int partitions = 8;
+  int replication_factor = 3;
+  // retention.ms of both topics; -1 keeps everything: the event topic is
+  // the system of record.
+  int64_t retention_ms = -1;
+  std::string kafka_config_file;
+  absl::Duration timeout = absl::Seconds(30);
+};
+// Creates the event topic and its dead-letter topic; a topic that exists
+// already is left as it is (and said so).
+int RunTopicsCreate(const TopicsOptions& options);
+// Prints both topics' partitions (leader, replicas, in-sync replicas) and
+// configs.
+int RunTopicsDescribe(const TopicsOptions& options);
 
 struct ClientOptions {
   std::string server = "127.0.0.1:50051";

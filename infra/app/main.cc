@@ -17,7 +17,9 @@ int Main(int argc, char** argv) {
 
   ServerOptions serve;
   auto* serve_cmd = app.add_subcommand(
-      "serve", "Run the embedded log, the projector, ingest and query");
+      "serve",
+      "Run the event log (embedded, or --kafka), the projector, ingest and "
+      "query");
   serve_cmd->add_option("--data", serve.data_dir, "Data directory")
       ->capture_default_str();
   serve_cmd->add_option("--listen", serve.listen, "gRPC listen address")
@@ -30,6 +32,15 @@ int Main(int argc, char** argv) {
       ->add_option("--currency", serve.reporting_currency,
                    "ISO 4217 currency that money rankings use")
       ->capture_default_str();
+  serve_cmd->add_option("--kafka", serve.kafka_brokers,
+                        "Kafka bootstrap servers: use the Kafka topic as the "
+                        "log and join the projector consumer group");
+  serve_cmd->add_option("--topic", serve.kafka_topic, "Kafka event topic")
+      ->capture_default_str();
+  serve_cmd->add_option("--group", serve.kafka_group, "Kafka consumer group")
+      ->capture_default_str();
+  serve_cmd->add_option("--kafka-config", serve.kafka_config_file,
+                        "File of librdkafka properties (name=value lines)");
 
   kehu::producers::SimulatorOptions sim;
   std::string sim_output = "-";
@@ -62,6 +73,51 @@ int Main(int argc, char** argv) {
   produce_cmd->add_option("--batch", produce.batch_events, "Events per call")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
+  produce_cmd->add_option("--kafka", produce.kafka_brokers,
+                          "Kafka bootstrap servers: produce straight to the "
+                          "topic instead of through --server");
+  produce_cmd->add_option("--topic", produce.kafka_topic, "Kafka event topic")
+      ->capture_default_str();
+  produce_cmd->add_option("--kafka-config", produce.kafka_config_file,
+                          "File of librdkafka properties (name=value lines)");
+
+  TopicsOptions topics;
+  double topics_timeout_seconds = 30;
+  auto* topics_cmd = app.add_subcommand(
+      "topics", "Create or describe the Kafka event and dead-letter topics");
+  topics_cmd->require_subcommand(1);
+  topics_cmd
+      ->add_option("--kafka", topics.kafka_brokers, "Kafka bootstrap servers")
+      ->required();
+  topics_cmd
+      ->add_option("--topic", topics.topic,
+                   "Event topic; the dead-letter topic is TOPIC.dlq")
+      ->capture_default_str();
+  topics_cmd->add_option("--kafka-config", topics.kafka_config_file,
+                         "File of librdkafka properties (name=value lines)");
+  topics_cmd
+      ->add_option("--timeout", topics_timeout_seconds,
+                   "Seconds to wait for the cluster")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  auto* topics_create_cmd =
+      topics_cmd->add_subcommand("create", "Create both topics");
+  topics_create_cmd->add_option("--partitions", topics.partitions, "Partitions")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  topics_create_cmd
+      ->add_option("--replication-factor", topics.replication_factor,
+                   "Replicas of each partition")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  topics_create_cmd
+      ->add_option("--retention-ms", topics.retention_ms,
+                   "retention.ms; -1 keeps everything (the log is the system "
+                   "of record)")
+      ->capture_default_str();
+  auto* topics_describe_cmd = topics_cmd->add_subcommand(
+      "describe", "Partitions, replicas and configs of both topics");
+  for (auto* sub : {topics_create_cmd, topics_describe_cmd}) sub->fallthrough();
 
   ClientOptions client;
   auto* query_cmd = app.add_subcommand("query", "Ask the query service");
@@ -129,6 +185,9 @@ int Main(int argc, char** argv) {
     return RunSimulate(sim, sim_output);
   }
   if (produce_cmd->parsed()) return RunProduce(produce);
+  topics.timeout = absl::Seconds(topics_timeout_seconds);
+  if (topics_create_cmd->parsed()) return RunTopicsCreate(topics);
+  if (topics_describe_cmd->parsed()) return RunTopicsDescribe(topics);
   client.timeout = absl::Seconds(timeout_seconds);
   if (get_cmd->parsed()) return RunQueryGet(client, customer_id);
   if (top_cmd->parsed()) return RunQueryTop(client, metric, limit);

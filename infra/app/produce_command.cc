@@ -1,8 +1,11 @@
 #include <fstream>
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
 #include "grpcpp/create_channel.h"
 #include "infra/app/commands.h"
+#include "infra/event_validation.h"
+#include "infra/kafka_producer.h"
 #include "producers/ndjson.h"
 #include "producers/publisher.h"
 
@@ -42,6 +45,86 @@ int RunSimulate(const producers::SimulatorOptions& options,
   return kExitOk;
 }
 
+namespace {
+
+// `kehu produce --kafka`: validates each event as the ingest API does and
+// produces the valid ones to the topic in batches, each record's delivery
+// checked.
+int ProduceToKafka(const ProduceOptions& options, std::istream* in) {
+  infra::KafkaProducerOptions producer_options;
+  producer_options.brokers = options.kafka_brokers;
+  producer_options.topic = options.kafka_topic;
+  if (!options.kafka_config_file.empty()) {
+    auto properties = infra::LoadKafkaProperties(options.kafka_config_file);
+    if (!properties.ok()) {
+      std::cerr << "kehu produce: " << properties.status().message() << "\n";
+      return kExitError;
+    }
+    producer_options.properties = std::move(*properties);
+  }
+  auto producer = infra::KafkaProducer::Create(producer_options);
+  if (!producer.ok()) {
+    std::cerr << "kehu produce: " << producer.status().message() << "\n";
+    return kExitError;
+  }
+  producers::NdjsonReader reader(in);
+  int64_t accepted = 0;
+  int64_t rejected = 0;
+  int64_t failed = 0;
+  int listed = 0;
+  auto report = [&](const std::string& line) {
+    if (listed++ < options.max_listed_rejections) {
+      std::cerr << "kehu produce: " << line << "\n";
+    }
+  };
+  std::vector<infra::LogAppend> batch;
+  std::vector<int64_t> lines;  // The input line of each record of `batch`.
+  auto send = [&] {
+    auto results = (*producer)->Produce(batch);
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (results[i].ok()) {
+        ++accepted;
+        continue;
+      }
+      ++failed;
+      report(absl::StrCat("line ", lines[i], ": not appended: ",
+                          std::string(results[i].status().message())));
+    }
+    batch.clear();
+    lines.clear();
+  };
+  events::v1::Event event;
+  while (true) {
+    absl::StatusOr<bool> got = reader.Next(&event);
+    if (!got.ok()) {
+      ++rejected;
+      report(std::string(got.status().message()));
+      if (got.status().code() == absl::StatusCode::kDataLoss) break;
+      continue;
+    }
+    if (!*got) break;
+    if (auto invalid = infra::ValidateEvent(event)) {
+      ++rejected;
+      report(absl::StrCat("line ", reader.line_number(), " (event ",
+                          event.event_id(), "): ", invalid->field, ": ",
+                          invalid->reason));
+      continue;
+    }
+    batch.push_back({event.customer_id(), event.SerializeAsString()});
+    lines.push_back(reader.line_number());
+    if (static_cast<int>(batch.size()) >= options.batch_events) send();
+  }
+  if (!batch.empty()) send();
+  std::cerr << "kehu produce: " << accepted << " accepted, " << rejected
+            << " rejected";
+  if (failed > 0) std::cerr << ", " << failed << " not appended";
+  std::cerr << " (Kafka topic " << options.kafka_topic << ")\n";
+  if (failed > 0) return kExitError;
+  return rejected == 0 ? kExitOk : kExitSomeRejected;
+}
+
+}  // namespace
+
 int RunProduce(const ProduceOptions& options) {
   std::ifstream file;
   std::istream* in = &std::cin;
@@ -53,6 +136,7 @@ int RunProduce(const ProduceOptions& options) {
     }
     in = &file;
   }
+  if (!options.kafka_brokers.empty()) return ProduceToKafka(options, in);
   producers::PublisherOptions publisher_options;
   publisher_options.max_batch_events = options.batch_events;
   producers::Publisher publisher(

@@ -24,11 +24,18 @@ int RunServe(const ServerOptions& options) {
   }
   std::cerr << "kehu serve: listening on " << server.address() << ", data in "
             << options.data_dir << ", " << server.log()->partition_count()
-            << " partitions\n";
+            << " partitions";
+  if (server.on_kafka()) {
+    std::cerr << " of Kafka topic " << options.kafka_topic << " at "
+              << options.kafka_brokers << ", consumer group "
+              << options.kafka_group;
+  }
+  std::cerr << "\n";
 
   // Wait for a shutdown signal, checking every second that the projector
-  // still runs: a projector that failed (disk full, corruption) must not
-  // leave a server that answers with views that no longer advance.
+  // (and, on Kafka, the producer) still runs: a projector that failed (disk
+  // full, corruption, offsets gone from the topic) must not leave a server
+  // that answers with views that no longer advance.
   absl::Status projector;
   while (true) {
     const timespec one_second{1, 0};
@@ -37,10 +44,10 @@ int RunServe(const ServerOptions& options) {
       std::cerr << "kehu serve: "
                 << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
                 << ", shutting down\n";
-      projector = server.projector()->status();
+      projector = server.status();
       break;
     }
-    projector = server.projector()->status();
+    projector = server.status();
     if (!projector.ok()) break;
   }
   server.Shutdown();

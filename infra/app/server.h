@@ -8,6 +8,13 @@
 // in flight, and flushes the store; Start() again on the same directory
 // continues exactly where it stopped.
 //
+// With ServerOptions::kafka_brokers set, the log is the Kafka topic
+// (infra/kafka_log.h: ingest appends through the idempotent producer) and
+// the projector a member of the Kafka consumer group
+// (projections/group_projector.h) that folds the partitions the group
+// assigns this server into DATA/store; DATA/log is not used. Queries are
+// answered from DATA/store as on the embedded log.
+//
 // Concurrency: Start(), Shutdown() and Wait() from one controlling thread.
 #ifndef KEHU_INFRA_APP_SERVER_H_
 #define KEHU_INFRA_APP_SERVER_H_
@@ -16,10 +23,14 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "grpcpp/server.h"
 #include "infra/embedded_log.h"
+#include "infra/kafka_config.h"
+#include "infra/kafka_log.h"
 #include "infra/projection_store.h"
 #include "producers/ingest_service.h"
+#include "projections/group_projector.h"
 #include "projections/projector.h"
 #include "query/query_service.h"
 
@@ -39,6 +50,19 @@ struct ServerOptions {
   // fsync each group of appends before acknowledging. Only tests of other
   // behaviour turn this off.
   bool sync_log = true;
+
+  // Kafka. When `kafka_brokers` (bootstrap.servers) is set, the event log
+  // is the Kafka topic `kafka_topic`, which must exist (`kehu topics
+  // create`), and the projector joins the consumer group `kafka_group`;
+  // `partitions` is then the topic's, not this option.
+  std::string kafka_brokers;
+  std::string kafka_topic = "kehu.events";
+  std::string kafka_group = "kehu-projector";
+  // A file of librdkafka properties (`name=value` lines, infra/
+  // kafka_config.h), passed through to every Kafka client; "" for none.
+  std::string kafka_config_file;
+  // More librdkafka properties, applied after the file's (for tests).
+  infra::KafkaProperties kafka_properties;
 };
 
 class Server {
@@ -59,15 +83,39 @@ class Server {
   // "host:port" clients can dial.
   std::string address() const;
 
+  // True when the log is Kafka (ServerOptions::kafka_brokers).
+  bool on_kafka() const { return !options_.kafka_brokers.empty(); }
+
   infra::EventLog* log() const { return log_.get(); }
   infra::ProjectionStore* store() const { return store_.get(); }
+  // The embedded log's projector; nullptr on Kafka.
   projections::Projector* projector() const { return projector_.get(); }
+  // The consumer-group projector; nullptr on the embedded log.
+  projections::GroupProjector* group_projector() const {
+    return group_projector_.get();
+  }
+
+  // OK while the server can do its job; otherwise why not: the projector
+  // stopped (store write failed, offsets gone from the topic), or the
+  // Kafka producer hit a fatal error. `kehu serve` then shuts down.
+  absl::Status status() const;
+
+  // Blocks until the projector has folded every partition p below
+  // end_offsets[p], it failed, or `deadline` passed; true when folded.
+  bool WaitUntilFolded(const std::vector<int64_t>& end_offsets,
+                       absl::Time deadline) const;
 
  private:
+  absl::Status StartEmbedded();
+  absl::Status StartKafka();
+
   const ServerOptions options_;
-  std::unique_ptr<infra::EmbeddedLog> log_;
+  std::unique_ptr<infra::EventLog> log_;
+  // log_ when it is Kafka, for the producer's health; nullptr otherwise.
+  infra::KafkaLog* kafka_log_ = nullptr;
   std::unique_ptr<infra::ProjectionStore> store_;
   std::unique_ptr<projections::Projector> projector_;
+  std::unique_ptr<projections::GroupProjector> group_projector_;
   std::unique_ptr<producers::IngestService> ingest_;
   std::unique_ptr<query::QueryService> query_;
   std::unique_ptr<grpc::Server> grpc_server_;

@@ -1,0 +1,281 @@
+// End to end on Kafka: a real Server with `--kafka` semantics, in-process on
+// a loopback port, against librdkafka's mock cluster (or the cluster named
+// by KEHU_KAFKA_BROKERS): events in through the gRPC ingest API or any
+// Kafka client, views out through the gRPC query API — the same views as a
+// server on the embedded log.
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/create_channel.h"
+#include "gtest/gtest.h"
+#include "infra/app/server.h"
+#include "infra/kafka_handles.h"
+#include "infra/murmur2.h"
+#include "kehu/ingest/v1/ingest.grpc.pb.h"
+#include "kehu/query/v1/query.grpc.pb.h"
+#include "tests/testing/customer_states.h"
+#include "tests/testing/kafka_test_cluster.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace kehu::app {
+namespace {
+
+using events::v1::Event;
+using testing::KafkaBackend;
+using testing::KafkaTestCluster;
+
+constexpr absl::Duration kPatience = absl::Seconds(90);
+constexpr int32_t kPartitions = 6;
+
+class Client {
+ public:
+  explicit Client(const std::string& address)
+      : channel_(
+            grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
+        ingest_(ingest::v1::Ingest::NewStub(channel_)),
+        query_(query::v1::Query::NewStub(channel_)) {}
+
+  // Appends `events` in batches; returns the offset each partition must
+  // reach for all of them to be folded.
+  std::vector<int64_t> Append(const std::vector<Event>& events) {
+    std::vector<int64_t> ends(kPartitions, 0);
+    for (size_t i = 0; i < events.size(); i += 97) {
+      ingest::v1::AppendRequest request;
+      for (size_t j = i; j < std::min(events.size(), i + 97); ++j) {
+        *request.add_events() = events[j];
+      }
+      grpc::ClientContext context;
+      ingest::v1::AppendResponse response;
+      grpc::Status s = ingest_->Append(&context, request, &response);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      EXPECT_EQ(response.accepted_count(), request.events_size());
+      for (const auto& a : response.accepted()) {
+        ends[a.partition()] = std::max(ends[a.partition()], a.offset() + 1);
+      }
+    }
+    return ends;
+  }
+
+  // Every customer's view as of a fixed moment, by id.
+  std::map<std::string, query::v1::CustomerView> Views(
+      const std::set<std::string>& ids) {
+    std::map<std::string, query::v1::CustomerView> views;
+    for (const std::string& id : ids) {
+      grpc::ClientContext context;
+      query::v1::GetCustomerRequest request;
+      request.set_customer_id(id);
+      request.mutable_as_of()->set_seconds(1743465600);  // 2025-04-01
+      grpc::Status s = query_->GetCustomer(&context, request, &views[id]);
+      EXPECT_TRUE(s.ok()) << id << ": " << s.error_message();
+    }
+    return views;
+  }
+
+  query::v1::GetProgressResponse Progress() {
+    grpc::ClientContext context;
+    query::v1::GetProgressResponse response;
+    grpc::Status s = query_->GetProgress(&context, {}, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response;
+  }
+
+  query::v1::ListDeadLettersResponse DeadLetters() {
+    grpc::ClientContext context;
+    query::v1::ListDeadLettersResponse response;
+    grpc::Status s = query_->ListDeadLetters(&context, {}, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response;
+  }
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<ingest::v1::Ingest::Stub> ingest_;
+  std::unique_ptr<query::v1::Query::Stub> query_;
+};
+
+std::set<std::string> CustomerIds(const std::vector<Event>& events) {
+  std::set<std::string> ids;
+  for (const auto& e : events) ids.insert(e.customer_id());
+  return ids;
+}
+
+void ExpectSameViews(
+    const std::map<std::string, query::v1::CustomerView>& actual,
+    const std::map<std::string, query::v1::CustomerView>& expected) {
+  ASSERT_EQ(actual.size(), expected.size());
+  int differ = 0;
+  for (const auto& [id, view] : expected) {
+    std::string diff;
+    google::protobuf::util::MessageDifferencer differencer;
+    differencer.ReportDifferencesToString(&diff);
+    if (!differencer.Compare(actual.at(id), view) && ++differ <= 3) {
+      ADD_FAILURE() << "customer " << id << ": " << diff;
+    }
+  }
+  EXPECT_EQ(differ, 0);
+}
+
+class KafkaServerTest : public ::testing::TestWithParam<KafkaBackend> {
+ protected:
+  static void SetUpTestSuite() {
+    events_ = new std::vector<Event>(testing::SimulatedEvents(100, 60, 5));
+  }
+  static void TearDownTestSuite() { delete events_; }
+
+  void SetUp() override {
+    KEHU_SKIP_UNLESS_KAFKA_BACKEND(GetParam());
+    ASSERT_OK_AND_ASSIGN(cluster_, KafkaTestCluster::Start(GetParam()));
+    ASSERT_OK_AND_ASSIGN(topic_, cluster_->CreateTopic("server", kPartitions));
+  }
+
+  ServerOptions EmbeddedOptions(const std::string& dir) const {
+    ServerOptions options;
+    options.data_dir = dir;
+    options.listen = "127.0.0.1:0";
+    options.partitions = kPartitions;
+    options.sync_log = false;
+    return options;
+  }
+
+  ServerOptions KafkaOptions(const std::string& dir) const {
+    ServerOptions options = EmbeddedOptions(dir);
+    options.kafka_brokers = cluster_->brokers();
+    options.kafka_topic = topic_;
+    options.kafka_group = topic_ + "-projector";
+    options.kafka_properties = cluster_->properties();
+    return options;
+  }
+
+  // The views a server on the embedded log serves for `events`.
+  std::map<std::string, query::v1::CustomerView> EmbeddedViews(
+      const std::vector<Event>& events) {
+    testing::TempDir dir;
+    Server server(EmbeddedOptions(dir.path()));
+    EXPECT_OK(server.Start());
+    Client client(server.address());
+    EXPECT_TRUE(
+        server.WaitUntilFolded(client.Append(events), absl::Now() + kPatience));
+    return client.Views(CustomerIds(events));
+  }
+
+  static std::vector<Event>* events_;
+  std::unique_ptr<KafkaTestCluster> cluster_;
+  std::string topic_;
+};
+
+std::vector<Event>* KafkaServerTest::events_ = nullptr;
+
+TEST_P(KafkaServerTest, IngestedEventsServeTheSameViewsAsOnTheEmbeddedLog) {
+  const auto expected = EmbeddedViews(*events_);
+  ASSERT_GT(expected.size(), 50u);
+
+  testing::TempDir dir;
+  Server server(KafkaOptions(dir.path()));
+  ASSERT_OK(server.Start());
+  ASSERT_TRUE(server.on_kafka());
+  EXPECT_EQ(server.log()->partition_count(), kPartitions);
+  Client client(server.address());
+  const std::vector<int64_t> ends = client.Append(*events_);
+  ASSERT_TRUE(server.WaitUntilFolded(ends, absl::Now() + kPatience))
+      << server.status();
+  ExpectSameViews(client.Views(CustomerIds(*events_)), expected);
+
+  auto progress = client.Progress();
+  EXPECT_EQ(progress.lag(), 0);
+  EXPECT_EQ(progress.folded(), static_cast<int64_t>(events_->size()));
+  EXPECT_EQ(progress.duplicates(), 0);
+  EXPECT_OK(server.status());
+  server.Shutdown();
+
+  // A restart continues from the store: nothing refolded, nothing missed.
+  Server again(KafkaOptions(dir.path()));
+  ASSERT_OK(again.Start());
+  Client client2(again.address());
+  const std::vector<Event> more(events_->begin(), events_->begin() + 10);
+  std::vector<int64_t> ends2 = client2.Append(more);
+  for (int32_t p = 0; p < kPartitions; ++p) {
+    ends2[p] = std::max(ends2[p], ends[p]);
+  }
+  ASSERT_TRUE(again.WaitUntilFolded(ends2, absl::Now() + kPatience));
+  auto after = client2.Progress();
+  EXPECT_EQ(after.folded(), static_cast<int64_t>(events_->size()));
+  EXPECT_EQ(after.duplicates(), 10);  // The re-sent events, by event id.
+  ExpectSameViews(client2.Views(CustomerIds(*events_)), expected);
+}
+
+// Interop: a record any Kafka client writes — key = customer id, value =
+// a serialized Event, partitioned with murmur2 like the Java client (kcat:
+// -X partitioner=murmur2_random) — folds exactly like one from kehu.
+TEST_P(KafkaServerTest, EventsFromAnotherKafkaClientFoldLikeOurs) {
+  const auto expected = EmbeddedViews(*events_);
+  testing::TempDir dir;
+  Server server(KafkaOptions(dir.path()));
+  ASSERT_OK(server.Start());
+
+  // A plain librdkafka producer, nothing of kehu's configuration.
+  infra::KafkaConfPtr conf(rd_kafka_conf_new());
+  char errstr[512];
+  ASSERT_EQ(
+      rd_kafka_conf_set(conf.get(), "bootstrap.servers",
+                        cluster_->brokers().c_str(), errstr, sizeof(errstr)),
+      RD_KAFKA_CONF_OK);
+  ASSERT_EQ(rd_kafka_conf_set(conf.get(), "partitioner", "murmur2_random",
+                              errstr, sizeof(errstr)),
+            RD_KAFKA_CONF_OK);
+  infra::KafkaHandle other(
+      rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof(errstr)));
+  ASSERT_NE(other, nullptr) << errstr;
+  conf.release();
+  auto produce = [&](const std::string& key, const std::string& value) {
+    ASSERT_EQ(
+        rd_kafka_producev(
+            other.get(), RD_KAFKA_V_TOPIC(topic_.c_str()),
+            RD_KAFKA_V_KEY(key.data(), key.size()),
+            RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+        RD_KAFKA_RESP_ERR_NO_ERROR);
+  };
+  std::vector<int64_t> ends(kPartitions, 0);
+  for (const Event& e : *events_) {
+    produce(e.customer_id(), e.SerializeAsString());
+    ++ends[infra::PartitionForKey(e.customer_id(), kPartitions)];
+  }
+  // And bytes that are no event: dead-lettered with the reason.
+  produce("C-garbage", "this is not an event");
+  ++ends[infra::PartitionForKey("C-garbage", kPartitions)];
+  ASSERT_EQ(rd_kafka_flush(other.get(), 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
+
+  ASSERT_TRUE(server.WaitUntilFolded(ends, absl::Now() + kPatience))
+      << server.status();
+  Client client(server.address());
+  ExpectSameViews(client.Views(CustomerIds(*events_)), expected);
+  auto letters = client.DeadLetters();
+  ASSERT_EQ(letters.dead_letters_size(), 1);
+  EXPECT_EQ(letters.dead_letters(0).value(), "this is not an event");
+  EXPECT_THAT(letters.dead_letters(0).reason(),
+              ::testing::HasSubstr("does not parse"));
+}
+
+TEST_P(KafkaServerTest, StartFailsClearlyOnABadKafkaConfigFile) {
+  testing::TempDir dir;
+  std::ofstream(dir.Sub("kafka.properties")) << "# tuning\nlinger.ms=later\n";
+  ServerOptions options = KafkaOptions(dir.Sub("data"));
+  options.kafka_config_file = dir.Sub("kafka.properties");
+  Server server(options);
+  absl::Status s = server.Start();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), ::testing::HasSubstr("kafka.properties:2"));
+  EXPECT_THAT(s.message(), ::testing::HasSubstr("linger.ms"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, KafkaServerTest,
+                         ::testing::Values(KafkaBackend::kMock,
+                                           KafkaBackend::kReal),
+                         testing::KafkaBackendName);
+
+}  // namespace
+}  // namespace kehu::app
