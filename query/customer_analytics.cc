@@ -364,9 +364,14 @@ void EvaluateStanding(const CustomerState& state, int64_t as_of_us,
     return google::protobuf::util::TimeUtil::TimestampToMicroseconds(a.at()) <
            google::protobuf::util::TimeUtil::TimestampToMicroseconds(b.at());
   });
+  // Since when: the last transition into the current stage; unknown (unset)
+  // for a stage that follows from P(alive), whose changes are not dated.
+  lifecycle->clear_since();
+  if (!all.empty() && all.back().to() == lifecycle->stage()) {
+    *lifecycle->mutable_since() = all.back().at();
+  }
   lifecycle->clear_transitions();
   for (auto& t : all) *lifecycle->add_transitions() = std::move(t);
-  if (!all.empty()) *lifecycle->mutable_since() = all.back().at();
 }
 
 }  // namespace

@@ -120,7 +120,10 @@ absl::Status ListTopCustomers(const infra::ProjectionStore& store,
   }
   response->set_metric(request.metric());
   response->set_currency(store.reporting_currency());
-  const absl::Time now = options.clock();
+  KEHU_ASSIGN_OR_RETURN(
+      absl::Time as_of,
+      infra::ReferenceTime(request.as_of(), request.has_as_of(), options.clock(),
+                           options.max_clock_skew));
   KEHU_ASSIGN_OR_RETURN(store::v1::PopulationModel population, Population(store));
 
   const std::string prefix = infra::schema::IndexPrefix(metric);
@@ -153,7 +156,7 @@ absl::Status ListTopCustomers(const infra::ProjectionStore& store,
     query::v1::RankedCustomer* ranked = response->add_customers();
     ranked->set_rank(++rank);
     ranked->set_value(value);
-    *ranked->mutable_customer() = FullView(state, now, store, population, options);
+    *ranked->mutable_customer() = FullView(state, as_of, store, population, options);
   }
   // Valid() == false can be an error rather than the end of the index.
   return infra::FromRocks(it->status(), "scanning customer index");

@@ -68,12 +68,24 @@ int RunTopicsCreate(const TopicsOptions& options);
 // configs.
 int RunTopicsDescribe(const TopicsOptions& options);
 
+// Converts a public data set to NDJSON events on `output` ("-" = stdout):
+// `kind` is "cdnow" (CDNOW_master.txt layout; "cdnow-sample" for the
+// sample's) or "online-retail" (the UCI CSV). Lines that cannot become
+// events are reported on stderr with their line number and reason.
+int RunImport(const std::string& kind, const std::string& input,
+              const std::string& output);
+
 struct ClientOptions {
   std::string server = "127.0.0.1:50051";
   // Protobuf's canonical JSON instead of a table.
   bool json = false;
   absl::Duration timeout = absl::Seconds(10);
+  // Reference time of the views, YYYY-MM-DD (UTC midnight); "" = now.
+  std::string as_of;
 };
+// Runs the population step on a running server (admin.v1.Admin/Fit) at
+// options.as_of and prints what it measured.
+int RunFit(const ClientOptions& options);
 int RunQueryGet(const ClientOptions& options, const std::string& customer_id);
 // `metric`: revenue, margin or purchases.
 int RunQueryTop(const ClientOptions& options, const std::string& metric,

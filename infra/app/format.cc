@@ -27,6 +27,11 @@ int CurrencyExponent(const std::string& currency) {
 
 }  // namespace
 
+bool ParseDay(const std::string& text, absl::Time* day) {
+  std::string err;
+  return absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), day, &err);
+}
+
 std::string FormatMoney(int64_t minor_units, const std::string& currency) {
   const int exponent = CurrencyExponent(currency);
   if (exponent == 0) return absl::StrCat(minor_units, " ", currency);
@@ -125,6 +130,30 @@ std::string FormatCustomer(const query::v1::CustomerView& view) {
                   FormatMoney(view.profit().cost_to_serve_minor(), cur),
                   " cost to serve",
                   view.profit().unprofitable() ? " (unprofitable)" : "", "\n");
+  const auto& seg = view.segments();
+  if (seg.has_population_as_of()) {
+    absl::StrAppendFormat(
+        &out, "  segments       RFM %d-%d-%d, %s, pyramid %s, matrix %s\n",
+        seg.recency_score(), seg.frequency_score(), seg.monetary_score(),
+        seg.pareto_key() ? "pareto key" : "pareto ordinary",
+        ShortEnumName(query::v1::PyramidTier_Name(seg.pyramid_tier()),
+                      "PYRAMID_TIER_"),
+        ShortEnumName(query::v1::ValueMatrixCell_Name(seg.matrix_cell()),
+                      "VALUE_MATRIX_CELL_"));
+    if (seg.has_p_alive()) {
+      absl::StrAppendFormat(
+          &out, "  value          current %s, potential %s, P(alive) %.2f\n",
+          FormatMoney(static_cast<int64_t>(view.value().current_minor()), cur),
+          FormatMoney(static_cast<int64_t>(view.value().potential_minor()), cur),
+          seg.p_alive());
+    }
+    if (seg.win_back() != query::v1::WIN_BACK_PRIORITY_NONE) {
+      absl::StrAppend(&out, "  win back       ",
+                      ShortEnumName(query::v1::WinBackPriority_Name(seg.win_back()),
+                                    "WIN_BACK_PRIORITY_"),
+                      "\n");
+    }
+  }
   absl::StrAppend(&out, "  as of          ", FormatDate(view.as_of()), "\n");
   absl::StrAppend(&out, "  log position   partition ",
                   view.position().partition(), " offset ",
@@ -133,22 +162,27 @@ std::string FormatCustomer(const query::v1::CustomerView& view) {
 }
 
 std::string FormatTop(const query::v1::TopCustomersResponse& top) {
-  std::string out = absl::StrFormat("%4s  %-12s %-24s %-16s %-10s %9s  %16s\n",
-                                    "rank", "customer", "name", "relationship",
-                                    "lifecycle", "purchases", "value");
+  std::string out = absl::StrFormat(
+      "%4s  %-12s %-24s %-16s %-10s %-9s %9s  %16s\n", "rank", "customer",
+      "name", "relationship", "lifecycle", "tier", "purchases", "value");
   for (const auto& ranked : top.customers()) {
     const auto& v = ranked.customer();
     std::string value = top.metric() == query::v1::METRIC_PURCHASE_COUNT
                             ? absl::StrCat(ranked.value())
                             : FormatMoney(ranked.value(), top.currency());
     absl::StrAppendFormat(
-        &out, "%4d  %-12s %-24s %-16s %-10s %9d  %16s\n", ranked.rank(),
+        &out, "%4d  %-12s %-24s %-16s %-10s %-9s %9d  %16s\n", ranked.rank(),
         v.customer_id(), v.profile().name().substr(0, 24),
         ShortEnumName(
             events::v1::RelationshipType_Name(v.profile().relationship_type()),
             "RELATIONSHIP_TYPE_"),
         ShortEnumName(query::v1::LifecycleStage_Name(v.lifecycle().stage()),
                       "LIFECYCLE_STAGE_"),
+        v.segments().has_population_as_of()
+            ? ShortEnumName(
+                  query::v1::PyramidTier_Name(v.segments().pyramid_tier()),
+                  "PYRAMID_TIER_")
+            : "-",
         v.orders().purchase_count(), value);
   }
   return out;

@@ -5,10 +5,14 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "kehu/query/v1/query.pb.h"
 
 namespace kehu::app {
+
+// Parses "YYYY-MM-DD" as midnight UTC; false when it does not parse.
+bool ParseDay(const std::string& text, absl::Time* day);
 
 // "1234.56 EUR": minor units shown with the currency's ISO 4217 exponent.
 std::string FormatMoney(int64_t minor_units, const std::string& currency);

@@ -6,6 +6,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
 #include "infra/app/commands.h"
+#include "infra/app/format.h"
 
 namespace {
 
@@ -41,6 +42,12 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_option("--kafka-config", serve.kafka_config_file,
                         "File of librdkafka properties (name=value lines)");
+  double fit_interval_hours = 24;
+  serve_cmd
+      ->add_option("--fit-interval-hours", fit_interval_hours,
+                   "Run the population step this often (0: only on demand)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
 
   kehu::producers::SimulatorOptions sim;
   std::string sim_output = "-";
@@ -119,12 +126,37 @@ int Main(int argc, char** argv) {
       "describe", "Partitions, replicas and configs of both topics");
   for (auto* sub : {topics_create_cmd, topics_describe_cmd}) sub->fallthrough();
 
+  std::string import_kind;
+  std::string import_input = "-";
+  std::string import_output = "-";
+  auto* import_cmd = app.add_subcommand(
+      "import", "Convert a public data set to NDJSON events (for kehu produce)");
+  import_cmd->add_option("dataset", import_kind, "cdnow, cdnow-sample or online-retail")
+      ->required()
+      ->check(CLI::IsMember({"cdnow", "cdnow-sample", "online-retail"}));
+  import_cmd->add_option("input", import_input, "File, - for stdin")
+      ->capture_default_str();
+  import_cmd->add_option("-o,--output", import_output, "Output file, - for stdout")
+      ->capture_default_str();
+
   ClientOptions client;
+  double fit_timeout_seconds = 600;
+  auto* fit_cmd = app.add_subcommand(
+      "fit", "Measure the population (RFM cuts, tiers, lifetime-value models) now");
+  fit_cmd->add_option("--server", client.server, "Server address")
+      ->capture_default_str();
+  fit_cmd->add_option("--as-of", client.as_of, "Reference date YYYY-MM-DD (UTC)");
+  fit_cmd->add_option("--timeout", fit_timeout_seconds, "Seconds")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+
   auto* query_cmd = app.add_subcommand("query", "Ask the query service");
   query_cmd->require_subcommand(1);
   query_cmd->add_option("--server", client.server, "Query server address")
       ->capture_default_str();
   query_cmd->add_flag("--json", client.json, "Print canonical JSON");
+  query_cmd->add_option("--as-of", client.as_of,
+                        "Reference date YYYY-MM-DD (UTC) of the views");
   double timeout_seconds = 10;
   query_cmd->add_option("--timeout", timeout_seconds, "Seconds per call")
       ->check(CLI::PositiveNumber)
@@ -171,12 +203,18 @@ int Main(int argc, char** argv) {
     return app.exit(e);
   }
 
-  if (serve_cmd->parsed()) return RunServe(serve);
+  if (serve_cmd->parsed()) {
+    serve.fit_interval = absl::Hours(fit_interval_hours);
+    return RunServe(serve);
+  }
+  if (import_cmd->parsed()) return RunImport(import_kind, import_input, import_output);
+  if (fit_cmd->parsed()) {
+    client.timeout = absl::Seconds(fit_timeout_seconds);
+    return RunFit(client);
+  }
   if (sim_cmd->parsed()) {
     absl::Time start;
-    std::string err;
-    if (!absl::ParseTime("%Y-%m-%d", sim_start, absl::UTCTimeZone(), &start,
-                         &err)) {
+    if (!ParseDay(sim_start, &start)) {
       std::cerr << "kehu simulate: --start: expected YYYY-MM-DD, got \""
                 << sim_start << "\"\n";
       return kExitError;

@@ -34,6 +34,20 @@ int Fail(const std::string& command, const ClientOptions& options,
   return kExitError;
 }
 
+// Sets `ts` from options.as_of (YYYY-MM-DD, UTC); false, after saying why,
+// when it does not parse.
+bool SetAsOf(const std::string& command, const ClientOptions& options,
+             google::protobuf::Timestamp* ts) {
+  absl::Time as_of;
+  if (!ParseDay(options.as_of, &as_of)) {
+    std::cerr << "kehu query " << command << ": --as-of: expected YYYY-MM-DD, got \""
+              << options.as_of << "\"\n";
+    return false;
+  }
+  ts->set_seconds(absl::ToUnixSeconds(as_of));
+  return true;
+}
+
 void PrintJson(const google::protobuf::Message& message) {
   std::string json;
   google::protobuf::util::JsonPrintOptions print;
@@ -52,6 +66,10 @@ int RunQueryGet(const ClientOptions& options, const std::string& customer_id) {
   SetDeadline(&context, options);
   query::v1::GetCustomerRequest request;
   request.set_customer_id(customer_id);
+  if (!options.as_of.empty() &&
+      !SetAsOf("get", options, request.mutable_as_of())) {
+    return kExitError;
+  }
   query::v1::CustomerView view;
   grpc::Status s = stub->GetCustomer(&context, request, &view);
   if (!s.ok()) return Fail("get", options, s);
@@ -74,6 +92,10 @@ int RunQueryTop(const ClientOptions& options, const std::string& metric,
     request.set_metric(query::v1::METRIC_PURCHASE_COUNT);
   }
   request.set_limit(limit);
+  if (!options.as_of.empty() &&
+      !SetAsOf("top", options, request.mutable_as_of())) {
+    return kExitError;
+  }
   auto stub = Connect(options);
   grpc::ClientContext context;
   SetDeadline(&context, options);

@@ -1,6 +1,7 @@
 #include "infra/app/server.h"
 
 #include <filesystem>
+#include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -38,6 +39,9 @@ absl::Status Server::Start() {
                            &port_);
   builder.RegisterService(ingest_.get());
   builder.RegisterService(query_.get());
+  admin_ = std::make_unique<AdminService>(store_.get(), options_.population,
+                                          [] { return absl::Now(); });
+  builder.RegisterService(admin_.get());
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || port_ == 0) {
     grpc_server_.reset();
@@ -45,6 +49,9 @@ absl::Status Server::Start() {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options_.listen,
                      " (address in use, or not an address of this machine?)"));
+  }
+  if (options_.fit_interval > absl::ZeroDuration()) {
+    fit_thread_ = std::thread([this] { RunFitSchedule(); });
   }
   return absl::OkStatus();
 }
@@ -123,7 +130,43 @@ bool Server::WaitUntilFolded(const std::vector<int64_t>& end_offsets,
   return false;
 }
 
+void Server::RunFitSchedule() {
+  auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(fit_mu_) {
+    return fit_stopping_;
+  };
+  absl::Time next = absl::Now();
+  auto last = store_->GetPopulation();
+  if (last.ok() && last->has_value()) {
+    next = absl::FromUnixMicros((*last)->as_of_us()) + options_.fit_interval;
+  }
+  while (true) {
+    {
+      absl::MutexLock lock(&fit_mu_);
+      fit_mu_.AwaitWithDeadline(absl::Condition(&stopping), next);
+      if (fit_stopping_) return;
+    }
+    auto result = admin_->RunFit(absl::Now());
+    if (result.ok()) {
+      std::cerr << "kehu serve: population measured: "
+                << result->purchasing_customers() << " customers with purchases, "
+                << result->active_customers() << " active, in "
+                << result->seconds() << " s\n";
+    } else {
+      std::cerr << "kehu serve: population step failed: "
+                << result.status().message() << "\n";
+    }
+    next = absl::Now() + options_.fit_interval;
+  }
+}
+
 void Server::Shutdown() {
+  if (fit_thread_.joinable()) {
+    {
+      absl::MutexLock lock(&fit_mu_);
+      fit_stopping_ = true;
+    }
+    fit_thread_.join();
+  }
   if (grpc_server_ != nullptr) {
     grpc_server_->Shutdown(std::chrono::system_clock::now() +
                            std::chrono::seconds(5));

@@ -15,6 +15,9 @@
 // assigns this server into DATA/store; DATA/log is not used. Queries are
 // answered from DATA/store as on the embedded log.
 //
+// The Admin service runs the population step on demand (`kehu fit`), and a
+// background thread runs it on a schedule (ServerOptions::fit_interval).
+//
 // Concurrency: Start(), Shutdown() and Wait() from one controlling thread.
 #ifndef KEHU_INFRA_APP_SERVER_H_
 #define KEHU_INFRA_APP_SERVER_H_
@@ -25,6 +28,10 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "infra/app/admin_service.h"
 #include "infra/embedded_log.h"
 #include "infra/kafka_config.h"
 #include "infra/kafka_log.h"
@@ -63,6 +70,13 @@ struct ServerOptions {
   std::string kafka_config_file;
   // More librdkafka properties, applied after the file's (for tests).
   infra::KafkaProperties kafka_properties;
+
+  // The population step (RFM cuts, tiers, lifetime-value models) runs at
+  // start when the store has never been measured or its last measure is
+  // older than this, and then every `fit_interval`; zero turns the
+  // schedule off (`kehu fit` still runs it on demand).
+  absl::Duration fit_interval = absl::Hours(24);
+  projections::PopulationOptions population;
 };
 
 class Server {
@@ -108,6 +122,8 @@ class Server {
  private:
   absl::Status StartEmbedded();
   absl::Status StartKafka();
+  // Runs the population step on the schedule until Shutdown().
+  void RunFitSchedule();
 
   const ServerOptions options_;
   std::unique_ptr<infra::EventLog> log_;
@@ -118,8 +134,13 @@ class Server {
   std::unique_ptr<projections::GroupProjector> group_projector_;
   std::unique_ptr<producers::IngestService> ingest_;
   std::unique_ptr<query::QueryService> query_;
+  std::unique_ptr<AdminService> admin_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
+
+  std::thread fit_thread_;
+  absl::Mutex fit_mu_;
+  bool fit_stopping_ ABSL_GUARDED_BY(fit_mu_) = false;
 };
 
 }  // namespace kehu::app

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kehu's main job on one machine: sets up and builds, starts `kehu serve` on
 # its embedded log, feeds it a simulated year of a web shop, an ERP and a
-# call center (2,000 customers), and shows what the service now knows,
+# call center (2,000 customers, over the last 365 days), measures the
+# population (kehu fit), and shows what the service now knows,
 # queried through gRPC. The server keeps running; its address is printed.
 #
 # Environment: KEHU_DATA (data directory, default ./kehu-data),
@@ -36,11 +37,14 @@ fi
 
 echo "== simulating $customers customers over 365 days and publishing them"
 start_ns=$(date +%s%N)
-"$kehu" simulate --customers "$customers" --days 365 --seed 42 |
+"$kehu" simulate --customers "$customers" --days 365 --seed 42 --start "$(date -u -d "365 days ago" +%Y-%m-%d)" |
   "$kehu" produce --server "$listen"
 "$kehu" query progress --wait --server "$listen" --timeout 120 >/dev/null
 elapsed_ms=$((($(date +%s%N) - start_ns) / 1000000))
 echo "== simulated, ingested and folded in $((elapsed_ms / 1000)).$((elapsed_ms % 1000 / 100)) s"
+echo
+echo "== measuring the population: RFM cuts, tiers, lifetime-value models (kehu fit)"
+"$kehu" fit --server "$listen"
 
 echo
 echo "== projector progress (kehu query progress)"

@@ -134,6 +134,8 @@ class KafkaServerTest : public ::testing::TestWithParam<KafkaBackend> {
 
   ServerOptions EmbeddedOptions(const std::string& dir) const {
     ServerOptions options;
+    // Views must not depend on when a scheduled population step ran.
+    options.fit_interval = absl::ZeroDuration();
     options.data_dir = dir;
     options.listen = "127.0.0.1:0";
     options.partitions = kPartitions;

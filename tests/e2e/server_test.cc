@@ -25,6 +25,8 @@ constexpr absl::Duration kPatience = absl::Seconds(60);
 
 ServerOptions TestOptions(const std::string& dir) {
   ServerOptions options;
+  // Views must not depend on when a scheduled population step ran.
+  options.fit_interval = absl::ZeroDuration();
   options.data_dir = dir;
   options.listen = "127.0.0.1:0";
   options.partitions = 4;

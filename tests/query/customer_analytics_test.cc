@@ -1,5 +1,7 @@
 #include "query/customer_analytics.h"
 
+#include "query/customer_view.h"
+
 #include "gtest/gtest.h"
 #include "infra/event_validation.h"
 #include "projections/customer_fold.h"
@@ -28,7 +30,8 @@ CustomerState Fold(const std::vector<events::v1::Event>& events) {
 
 query::v1::CustomerView Evaluate(const CustomerState& state, absl::Time as_of,
                                  const AnalyticsConfig& config = {}) {
-  query::v1::CustomerView view;
+  // As the query service does: the stored facts, then the evaluation.
+  query::v1::CustomerView view = ToCustomerView(state);
   EvaluateCustomer(state, as_of, "EUR", store::v1::PopulationModel(), config,
                    &view);
   return view;
@@ -209,6 +212,21 @@ TEST(CustomerAnalyticsTest, CostToServeCanMakeACustomerUnprofitable) {
   EXPECT_EQ(v.profit().profit_minor(), 1000 - 400 - 620);
   EXPECT_TRUE(v.profit().unprofitable());
   EXPECT_EQ(v.value().historical_minor(), 600);
+}
+
+TEST(CustomerAnalyticsTest, LifecycleSinceIsTheLastTransitionIntoTheStage) {
+  // Repeat since day 10; churned 180 days after the last purchase.
+  CustomerState s = Fold({Order("e1", "C1", 0, "O1", {{"A", 1, 1000}}),
+                          Order("e2", "C1", 10, "O2", {{"A", 1, 1000}})});
+  auto repeat = Evaluate(s, Day(20));
+  EXPECT_EQ(repeat.lifecycle().stage(), query::v1::LIFECYCLE_STAGE_REPEAT);
+  EXPECT_EQ(repeat.lifecycle().since().seconds(), absl::ToUnixSeconds(Day(10)));
+  auto churned = Evaluate(s, Day(200));
+  EXPECT_EQ(churned.lifecycle().stage(), query::v1::LIFECYCLE_STAGE_CHURNED);
+  EXPECT_EQ(churned.lifecycle().since().seconds(), absl::ToUnixSeconds(Day(190)));
+  ASSERT_EQ(churned.lifecycle().transitions_size(), 3);
+  EXPECT_EQ(churned.lifecycle().transitions(2).to(),
+            query::v1::LIFECYCLE_STAGE_CHURNED);
 }
 
 }  // namespace
