@@ -120,11 +120,17 @@ std::string FormatCustomer(const query::v1::CustomerView& view) {
       index(view.satisfaction().has_index(), view.satisfaction().index()),
       " / 100, loyalty ",
       index(view.loyalty().has_index(), view.loyalty().index()), " / 100\n");
-  absl::StrAppendFormat(
-      &out, "  credit         %.0f%% of %d payments on time, %s outstanding\n",
-      100 * view.credit().on_time_share(),
-      view.credit().payments_with_due_date(),
-      FormatMoney(view.credit().outstanding_minor(), cur));
+  if (view.credit().payments_with_due_date() > 0) {
+    absl::StrAppendFormat(
+        &out, "  credit         %.0f%% of %d payments on time, %s outstanding\n",
+        100 * view.credit().on_time_share(),
+        view.credit().payments_with_due_date(),
+        FormatMoney(view.credit().outstanding_minor(), cur));
+  } else {
+    absl::StrAppend(&out, "  credit         no payment with a due date, ",
+                    FormatMoney(view.credit().outstanding_minor(), cur),
+                    " outstanding\n");
+  }
   absl::StrAppend(&out, "  profit         ",
                   FormatMoney(view.profit().profit_minor(), cur), " after ",
                   FormatMoney(view.profit().cost_to_serve_minor(), cur),
