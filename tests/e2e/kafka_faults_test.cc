@@ -43,13 +43,6 @@ int64_t Folded(const std::vector<store::v1::PartitionProgress>& progress) {
   return sum;
 }
 
-// Waits until `projector` has folded more than `records` records in all.
-bool WaitUntilFoldedMoreThan(GroupProjector& projector, int64_t records) {
-  return projector.WaitForProgress(
-      [&](const auto& progress) { return Folded(progress) > records; },
-      absl::Now() + kPatience);
-}
-
 // `ends`, with 0 for the partitions not in `held`.
 std::vector<int64_t> Only(const std::vector<int64_t>& ends,
                           const std::vector<int32_t>& held) {
@@ -178,11 +171,16 @@ TEST_P(KafkaFaultsTest, BrokerDownAndUpMidStreamLosesNothing) {
     appended = testing::AppendEvents(log_.get(), *events_, third(),
                                      2 * third(), &ends2);
   });
-  // Events keep flowing through the brokers still up, while the appends
-  // to the partitions broker 1 leads wait (they neither fail nor vanish;
-  // whether any is still waiting at this point depends on timing, so that
-  // is not asserted) ...
-  EXPECT_TRUE(WaitUntilFoldedMoreThan(projector, before));
+  // The outage lasts until more has been folded (records of the chunk in
+  // flight that went to partitions of the brokers still up), or at most a
+  // few seconds: whether anything can flow meanwhile depends on which
+  // partitions the chunk in flight touches and on the idempotent producer
+  // (which may hold back every partition while one is unreachable), so
+  // progress during the outage is not asserted. What is asserted is the
+  // end: nothing lost, nothing folded twice.
+  projector.WaitForProgress(
+      [&](const auto& progress) { return Folded(progress) > before; },
+      absl::Now() + absl::Seconds(5));
   // ... and the stalled ones resume when the broker is back.
   ASSERT_OK(cluster_->mock()->SetBrokerUp(1));
   appender.join();
