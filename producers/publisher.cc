@@ -7,6 +7,7 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "infra/check.h"
+#include "infra/event_validation.h"
 #include "infra/grpc_status.h"
 #include "infra/status_macros.h"
 
@@ -26,6 +27,13 @@ Publisher::Publisher(
     PublisherOptions options)
     : Publisher(grpc::CreateChannel(target, credentials), target, options) {}
 
+Publisher::Publisher(infra::KafkaProducer* producer, PublisherOptions options)
+    : kafka_(producer),
+      target_(absl::StrCat("Kafka topic ", producer->topic())),
+      options_(options) {
+  KEHU_CHECK(options_.max_batch_events > 0);
+}
+
 absl::Status Publisher::Add(events::v1::Event event) {
   if (buffer_.events_size() >= options_.max_batch_events) {
     KEHU_RETURN_IF_ERROR(Flush());
@@ -37,6 +45,7 @@ absl::Status Publisher::Add(events::v1::Event event) {
 absl::Status Publisher::Flush() {
   const int64_t n = buffer_.events_size();
   if (n == 0) return absl::OkStatus();
+  if (kafka_ != nullptr) return FlushToKafka();
 
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
@@ -90,6 +99,38 @@ absl::Status Publisher::Flush() {
     report_.rejections.push_back(std::move(rejection));
   }
   first_buffered_index_ += n;
+  buffer_.clear_events();
+  return absl::OkStatus();
+}
+
+absl::Status Publisher::FlushToKafka() {
+  // The ingest API's rules, applied here because no server is in between.
+  std::vector<Rejection> rejections;
+  std::vector<infra::LogAppend> records;
+  for (int i = 0; i < buffer_.events_size(); ++i) {
+    const events::v1::Event& event = buffer_.events(i);
+    if (auto invalid = infra::ValidateEvent(event)) {
+      rejections.push_back(Rejection{first_buffered_index_ + i, event.event_id(),
+                                     invalid->field, invalid->reason});
+      continue;
+    }
+    records.push_back({event.customer_id(), event.SerializeAsString()});
+  }
+  const auto results = kafka_->Produce(records);
+  for (const auto& result : results) {
+    if (!result.ok()) {
+      // Re-sending the whole batch is safe: events already appended are
+      // folded once (dedup by event id).
+      return absl::Status(
+          result.status().code(),
+          absl::StrCat(target_, ": ", std::string(result.status().message()),
+                       "; the events stay buffered"));
+    }
+  }
+  report_.accepted += static_cast<int64_t>(records.size());
+  report_.rejected += static_cast<int64_t>(rejections.size());
+  for (auto& r : rejections) report_.rejections.push_back(std::move(r));
+  first_buffered_index_ += buffer_.events_size();
   buffer_.clear_events();
   return absl::OkStatus();
 }

@@ -1,6 +1,8 @@
 // Publisher: the C++ client of kehu.ingest.v1.Ingest. Upstream systems
 // that link C++ hand it events; it sends them to a kehu server in batches
-// and keeps a report of what the server accepted and rejected.
+// and keeps a report of what the server accepted and rejected. Constructed
+// with a KafkaProducer instead, it publishes straight to the Kafka event
+// topic, validating each event as the ingest API would.
 //
 // Operation
 //   Add() buffers an event and gives it the next index (0, 1, 2, ... over
@@ -36,6 +38,7 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/security/credentials.h"
 #include "kehu/events/v1/events.pb.h"
+#include "infra/kafka_producer.h"
 #include "kehu/ingest/v1/ingest.grpc.pb.h"
 
 namespace kehu::producers {
@@ -81,6 +84,13 @@ class Publisher {
             const std::shared_ptr<grpc::ChannelCredentials>& credentials,
             PublisherOptions options = {});
 
+  // Publishes straight to a Kafka topic through `producer` (not owned; it
+  // must outlive the publisher): each event is validated as the ingest API
+  // validates it, the valid ones are produced (key = customer_id, value =
+  // the serialized event) and their deliveries checked. options'
+  // call_deadline does not apply (the producer's own timeouts do).
+  Publisher(infra::KafkaProducer* producer, PublisherOptions options = {});
+
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
 
@@ -100,6 +110,11 @@ class Publisher {
   int64_t buffered() const { return buffer_.events_size(); }
 
  private:
+  // Flush() for the Kafka path.
+  absl::Status FlushToKafka();
+
+  // Exactly one of the two is set.
+  infra::KafkaProducer* kafka_ = nullptr;
   std::unique_ptr<ingest::v1::Ingest::StubInterface> stub_;
   std::string target_;
   PublisherOptions options_;

@@ -47,6 +47,53 @@ int RunSimulate(const producers::SimulatorOptions& options,
 
 namespace {
 
+
+// Reads NDJSON from `in` and publishes every event that parses through
+// `publisher`; prints the rejections (line, event, field, reason) and the
+// counts. `where` follows the counts (e.g. the Kafka topic).
+int Publish(const ProduceOptions& options, std::istream* in,
+            producers::Publisher* publisher, const std::string& where) {
+  producers::NdjsonReader reader(in);
+  // The input line of each event the publisher took, by publisher index.
+  std::vector<int64_t> lines;
+  int64_t bad_lines = 0;
+  int listed = 0;
+  events::v1::Event event;
+  while (true) {
+    absl::StatusOr<bool> got = reader.Next(&event);
+    if (!got.ok()) {
+      ++bad_lines;
+      if (listed++ < options.max_listed_rejections) {
+        std::cerr << "kehu produce: " << got.status().message() << "\n";
+      }
+      if (got.status().code() == absl::StatusCode::kDataLoss) break;
+      continue;
+    }
+    if (!*got) break;
+    absl::Status s = publisher->Add(std::move(event));
+    if (!s.ok()) {
+      std::cerr << "kehu produce: " << s.message() << "\n";
+      return kExitError;
+    }
+    lines.push_back(reader.line_number());
+  }
+  absl::Status s = publisher->Flush();
+  if (!s.ok()) {
+    std::cerr << "kehu produce: " << s.message() << "\n";
+    return kExitError;
+  }
+  const auto& report = publisher->report();
+  for (const auto& r : report.rejections) {
+    if (listed++ >= options.max_listed_rejections) break;
+    std::cerr << "kehu produce: line " << lines[r.index] << " (event "
+              << r.event_id << "): " << r.field << ": " << r.reason << "\n";
+  }
+  const int64_t rejected = report.rejected + bad_lines;
+  std::cerr << "kehu produce: " << report.accepted << " accepted, " << rejected
+            << " rejected" << where << "\n";
+  return rejected == 0 ? kExitOk : kExitSomeRejected;
+}
+
 // `kehu produce --kafka`: validates each event as the ingest API does and
 // produces the valid ones to the topic in batches, each record's delivery
 // checked.
@@ -67,60 +114,11 @@ int ProduceToKafka(const ProduceOptions& options, std::istream* in) {
     std::cerr << "kehu produce: " << producer.status().message() << "\n";
     return kExitError;
   }
-  producers::NdjsonReader reader(in);
-  int64_t accepted = 0;
-  int64_t rejected = 0;
-  int64_t failed = 0;
-  int listed = 0;
-  auto report = [&](const std::string& line) {
-    if (listed++ < options.max_listed_rejections) {
-      std::cerr << "kehu produce: " << line << "\n";
-    }
-  };
-  std::vector<infra::LogAppend> batch;
-  std::vector<int64_t> lines;  // The input line of each record of `batch`.
-  auto send = [&] {
-    auto results = (*producer)->Produce(batch);
-    for (size_t i = 0; i < results.size(); ++i) {
-      if (results[i].ok()) {
-        ++accepted;
-        continue;
-      }
-      ++failed;
-      report(absl::StrCat("line ", lines[i], ": not appended: ",
-                          std::string(results[i].status().message())));
-    }
-    batch.clear();
-    lines.clear();
-  };
-  events::v1::Event event;
-  while (true) {
-    absl::StatusOr<bool> got = reader.Next(&event);
-    if (!got.ok()) {
-      ++rejected;
-      report(std::string(got.status().message()));
-      if (got.status().code() == absl::StatusCode::kDataLoss) break;
-      continue;
-    }
-    if (!*got) break;
-    if (auto invalid = infra::ValidateEvent(event)) {
-      ++rejected;
-      report(absl::StrCat("line ", reader.line_number(), " (event ",
-                          event.event_id(), "): ", invalid->field, ": ",
-                          invalid->reason));
-      continue;
-    }
-    batch.push_back({event.customer_id(), event.SerializeAsString()});
-    lines.push_back(reader.line_number());
-    if (static_cast<int>(batch.size()) >= options.batch_events) send();
-  }
-  if (!batch.empty()) send();
-  std::cerr << "kehu produce: " << accepted << " accepted, " << rejected
-            << " rejected";
-  if (failed > 0) std::cerr << ", " << failed << " not appended";
-  std::cerr << " (Kafka topic " << options.kafka_topic << ")\n";
-  if (failed > 0) return kExitError;
-  return rejected == 0 ? kExitOk : kExitSomeRejected;
+  producers::PublisherOptions publisher_options;
+  publisher_options.max_batch_events = options.batch_events;
+  producers::Publisher publisher(producer->get(), publisher_options);
+  return Publish(options, in, &publisher,
+                 absl::StrCat(" (Kafka topic ", options.kafka_topic, ")"));
 }
 
 }  // namespace
@@ -141,45 +139,7 @@ int RunProduce(const ProduceOptions& options) {
   publisher_options.max_batch_events = options.batch_events;
   producers::Publisher publisher(
       options.server, grpc::InsecureChannelCredentials(), publisher_options);
-  producers::NdjsonReader reader(in);
-  // The input line of each event the publisher took, by publisher index.
-  std::vector<int64_t> lines;
-  int64_t bad_lines = 0;
-  int listed = 0;
-  events::v1::Event event;
-  while (true) {
-    absl::StatusOr<bool> got = reader.Next(&event);
-    if (!got.ok()) {
-      ++bad_lines;
-      if (listed++ < options.max_listed_rejections) {
-        std::cerr << "kehu produce: " << got.status().message() << "\n";
-      }
-      if (got.status().code() == absl::StatusCode::kDataLoss) break;
-      continue;
-    }
-    if (!*got) break;
-    absl::Status s = publisher.Add(std::move(event));
-    if (!s.ok()) {
-      std::cerr << "kehu produce: " << s.message() << "\n";
-      return kExitError;
-    }
-    lines.push_back(reader.line_number());
-  }
-  absl::Status s = publisher.Flush();
-  if (!s.ok()) {
-    std::cerr << "kehu produce: " << s.message() << "\n";
-    return kExitError;
-  }
-  const auto& report = publisher.report();
-  for (const auto& r : report.rejections) {
-    if (listed++ >= options.max_listed_rejections) break;
-    std::cerr << "kehu produce: line " << lines[r.index] << " (event "
-              << r.event_id << "): " << r.field << ": " << r.reason << "\n";
-  }
-  const int64_t rejected = report.rejected + bad_lines;
-  std::cerr << "kehu produce: " << report.accepted << " accepted, " << rejected
-            << " rejected\n";
-  return rejected == 0 ? kExitOk : kExitSomeRejected;
+  return Publish(options, in, &publisher, "");
 }
 
 }  // namespace kehu::app
