@@ -26,7 +26,8 @@ PurchaseFacts PurchaseFactsAt(const store::v1::CustomerState& state,
         order.placed_at_us() < facts.first_purchase_us) {
       facts.first_purchase_us = order.placed_at_us();
     }
-    facts.last_purchase_us = std::max(facts.last_purchase_us, order.placed_at_us());
+    facts.last_purchase_us =
+        std::max(facts.last_purchase_us, order.placed_at_us());
     if (order.placed_at_us() > as_of_us - window_us) {
       ++facts.window_purchases;
       if (order.currency() == currency) {
@@ -38,8 +39,8 @@ PurchaseFacts PurchaseFactsAt(const store::v1::CustomerState& state,
 }
 
 std::vector<std::pair<std::string, int64_t>> WindowCategoryMargins(
-    const store::v1::CustomerState& state, int64_t as_of_us,
-    int64_t window_us, const std::string& currency) {
+    const store::v1::CustomerState& state, int64_t as_of_us, int64_t window_us,
+    const std::string& currency) {
   std::map<std::string, int64_t> margins;
   for (const auto& order : state.orders()) {
     if (!IsPurchaseAt(order, as_of_us) || order.currency() != currency ||
@@ -64,7 +65,8 @@ std::vector<std::pair<int64_t, int64_t>> MarginPurchases(
     const std::string& currency) {
   std::vector<std::pair<int64_t, int64_t>> purchases;
   for (const auto& order : state.orders()) {
-    if (!IsPurchaseAt(order, as_of_us) || order.currency() != currency) continue;
+    if (!IsPurchaseAt(order, as_of_us) || order.currency() != currency)
+      continue;
     purchases.emplace_back(order.placed_at_us(), OrderMargin(order));
   }
   return purchases;

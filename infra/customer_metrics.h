@@ -41,8 +41,8 @@ PurchaseFacts PurchaseFactsAt(const store::v1::CustomerState& state,
 // Margin per product category of the purchases in the window, in the
 // reporting currency, sorted by category name.
 std::vector<std::pair<std::string, int64_t>> WindowCategoryMargins(
-    const store::v1::CustomerState& state, int64_t as_of_us,
-    int64_t window_us, const std::string& currency);
+    const store::v1::CustomerState& state, int64_t as_of_us, int64_t window_us,
+    const std::string& currency);
 
 // The customer's purchases in the reporting currency as (time, margin)
 // pairs, in placement order: what the lifetime-value models see.

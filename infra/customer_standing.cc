@@ -43,11 +43,16 @@ int64_t QuarterOf(int64_t at_us) {
 
 const char* PyramidTierName(PyramidTier tier) {
   switch (tier) {
-    case PyramidTier::kKey: return "key";
-    case PyramidTier::kPotential: return "potential";
-    case PyramidTier::kRegular: return "regular";
-    case PyramidTier::kOneTime: return "one_time";
-    case PyramidTier::kInactive: return "inactive";
+    case PyramidTier::kKey:
+      return "key";
+    case PyramidTier::kPotential:
+      return "potential";
+    case PyramidTier::kRegular:
+      return "regular";
+    case PyramidTier::kOneTime:
+      return "one_time";
+    case PyramidTier::kInactive:
+      return "inactive";
   }
   return "inactive";
 }
@@ -60,7 +65,8 @@ PyramidTier PyramidTierOf(const PurchaseFacts& facts,
     return PyramidTier::kKey;
   }
   if (population.pyramid_potential_customers() > 0 &&
-      facts.window_margin_minor >= population.pyramid_potential_cutoff_minor()) {
+      facts.window_margin_minor >=
+          population.pyramid_potential_cutoff_minor()) {
     return PyramidTier::kPotential;
   }
   return facts.window_purchases == 1 ? PyramidTier::kOneTime
@@ -85,10 +91,10 @@ Standing StandingOf(const store::v1::CustomerState& state, int64_t as_of_us,
         ScoreHigherIsBetter(s.facts.window_purchases, population.frequency());
     s.monetary_score = ScoreHigherIsBetter(s.facts.window_margin_minor,
                                            population.monetary_minor());
-    s.pareto_key = s.facts.window_purchases > 0 &&
-                   population.pareto_key_customers() > 0 &&
-                   s.facts.window_margin_minor > 0 &&
-                   s.facts.window_margin_minor >= population.pareto_cutoff_minor();
+    s.pareto_key =
+        s.facts.window_purchases > 0 && population.pareto_key_customers() > 0 &&
+        s.facts.window_margin_minor > 0 &&
+        s.facts.window_margin_minor >= population.pareto_cutoff_minor();
     s.tier = PyramidTierOf(s.facts, population);
     s.reference_tier =
         s.tier != PyramidTier::kInactive
@@ -100,17 +106,20 @@ Standing StandingOf(const store::v1::CustomerState& state, int64_t as_of_us,
 
   // Lifetime-value models at as_of.
   const auto& models = population.models();
-  const double unit_days = models.time_unit_days() > 0 ? models.time_unit_days() : 7;
+  const double unit_days =
+      models.time_unit_days() > 0 ? models.time_unit_days() : 7;
   const auto purchases = MarginPurchases(state, as_of_us, currency);
   const auto summary = Summarize(purchases, as_of_us, unit_days);
-  if (measured && summary.has_value() && CheckBgNbdParameters(models.bg_nbd()).ok()) {
+  if (measured && summary.has_value() &&
+      CheckBgNbdParameters(models.bg_nbd()).ok()) {
     s.has_p_alive = true;
     s.p_alive = ProbabilityAlive(models.bg_nbd(), summary->x, summary->t_x,
                                  summary->t_cal);
     if (CheckGammaGammaParameters(models.gamma_gamma()).ok()) {
       ValueHorizon horizon;
       horizon.time_unit_days = unit_days;
-      horizon.length = absl::ToDoubleHours(config.value_horizon) / 24 / unit_days;
+      horizon.length =
+          absl::ToDoubleHours(config.value_horizon) / 24 / unit_days;
       horizon.annual_rate = config.annual_discount_rate;
       const double value = DiscountedExpectedValue(
           models.bg_nbd(), models.gamma_gamma(), *summary, horizon);
@@ -137,11 +146,14 @@ Standing StandingOf(const store::v1::CustomerState& state, int64_t as_of_us,
     }
   }
   if (s.has_current_value && s.has_potential_value) {
-    const bool high_current = s.current_value >= population.median_current_value_minor();
+    const bool high_current =
+        s.current_value >= population.median_current_value_minor();
     const bool high_potential =
         s.potential_value >= population.median_potential_value_minor();
-    s.cell = high_current ? (high_potential ? MatrixCell::kVip : MatrixCell::kMaintain)
-                          : (high_potential ? MatrixCell::kImprove : MatrixCell::kAbandon);
+    s.cell =
+        high_current
+            ? (high_potential ? MatrixCell::kVip : MatrixCell::kMaintain)
+            : (high_potential ? MatrixCell::kImprove : MatrixCell::kAbandon);
   }
 
   // Lifecycle. Purchase days, then the churn gap before each purchase.
@@ -191,7 +203,8 @@ Standing StandingOf(const store::v1::CustomerState& state, int64_t as_of_us,
   } else if (last_was_win_back) {
     s.stage = Stage::kWonBack;
   } else if (static_cast<int64_t>(days.size()) >= config.loyal_min_purchases &&
-             static_cast<int64_t>(quarters.size()) >= config.loyal_min_quarters &&
+             static_cast<int64_t>(quarters.size()) >=
+                 config.loyal_min_quarters &&
              s.has_p_alive && s.p_alive >= config.loyal_p_alive) {
     s.stage = Stage::kLoyal;
   } else {
@@ -204,11 +217,19 @@ Standing StandingOf(const store::v1::CustomerState& state, int64_t as_of_us,
       s.win_back = WinBack::kDoNotSpend;
     } else {
       switch (s.reference_tier) {
-        case PyramidTier::kKey: s.win_back = WinBack::kMust; break;
-        case PyramidTier::kPotential: s.win_back = WinBack::kShould; break;
-        case PyramidTier::kRegular: s.win_back = WinBack::kTry; break;
+        case PyramidTier::kKey:
+          s.win_back = WinBack::kMust;
+          break;
+        case PyramidTier::kPotential:
+          s.win_back = WinBack::kShould;
+          break;
+        case PyramidTier::kRegular:
+          s.win_back = WinBack::kTry;
+          break;
         case PyramidTier::kOneTime:
-        case PyramidTier::kInactive: s.win_back = WinBack::kDoNotSpend; break;
+        case PyramidTier::kInactive:
+          s.win_back = WinBack::kDoNotSpend;
+          break;
       }
     }
   }

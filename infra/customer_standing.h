@@ -44,7 +44,13 @@ struct StandingConfig {
 enum class PyramidTier { kInactive, kKey, kPotential, kRegular, kOneTime };
 enum class MatrixCell { kNone, kVip, kMaintain, kImprove, kAbandon };
 enum class Stage {
-  kPotential, kNew, kRepeat, kLoyal, kAtRisk, kChurned, kWonBack
+  kPotential,
+  kNew,
+  kRepeat,
+  kLoyal,
+  kAtRisk,
+  kChurned,
+  kWonBack
 };
 enum class WinBack { kNone, kMust, kShould, kTry, kDoNotSpend };
 

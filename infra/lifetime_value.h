@@ -40,6 +40,7 @@
 #include <optional>
 #include <utility>
 #include <vector>
+
 #include "absl/status/status.h"
 #include "kehu/store/v1/store.pb.h"
 
@@ -78,7 +79,6 @@ struct CalibrationSummary {
 std::optional<CalibrationSummary> Summarize(
     const std::vector<Purchase>& purchases, int64_t calibration_end_us,
     double time_unit_days);
-
 
 // Returns OK when r, alpha, a and b are finite and positive, otherwise
 // FailedPrecondition naming the first bad parameter (parameters that were

@@ -147,9 +147,10 @@ absl::Status ProjectionStore::PutPopulation(
     const store::v1::PopulationModel& population) {
   rocksdb::WriteOptions sync;
   sync.sync = true;
-  return FromRocks(db_->Put(sync, family(Family::kMeta), schema::kMetaPopulation,
-                            population.SerializeAsString()),
-                   "writing the population row");
+  return FromRocks(
+      db_->Put(sync, family(Family::kMeta), schema::kMetaPopulation,
+               population.SerializeAsString()),
+      "writing the population row");
 }
 
 absl::Status ProjectionStore::Write(rocksdb::WriteBatch* batch) {

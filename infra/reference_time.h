@@ -11,9 +11,9 @@ namespace kehu::infra {
 // Returns `now` when the request has no as_of (`has_as_of` false), else the
 // requested time. INVALID_ARGUMENT naming as_of when its nanos are out of
 // range or it lies more than `max_skew` after `now`.
-absl::StatusOr<absl::Time> ReferenceTime(const google::protobuf::Timestamp& as_of,
-                                         bool has_as_of, absl::Time now,
-                                         absl::Duration max_skew);
+absl::StatusOr<absl::Time> ReferenceTime(
+    const google::protobuf::Timestamp& as_of, bool has_as_of, absl::Time now,
+    absl::Duration max_skew);
 
 }  // namespace kehu::infra
 

@@ -76,7 +76,8 @@ absl::Status OnlineRetailImport::Run(std::istream* in, const EventSink& events,
   stats_ = OnlineRetailStats();
   std::string line;
   if (!std::getline(*in, line)) {
-    return absl::InvalidArgumentError("line 1: empty input, expected the header");
+    return absl::InvalidArgumentError(
+        "line 1: empty input, expected the header");
   }
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line != kHeader) {
@@ -146,8 +147,9 @@ absl::Status OnlineRetailImport::Run(std::istream* in, const EventSink& events,
         }
       }
       int n = 0;
-      auto emit_return = [&](const std::string& order_id,
-                             const std::vector<const Row*>& rows) -> absl::Status {
+      auto emit_return =
+          [&](const std::string& order_id,
+              const std::vector<const Row*>& rows) -> absl::Status {
         Event e;
         e.set_event_id(absl::StrCat("or-", first.invoice, "-", ++n));
         e.set_customer_id(first.customer);
@@ -211,32 +213,37 @@ absl::Status OnlineRetailImport::Run(std::istream* in, const EventSink& events,
       continue;
     }
     if (!absl::SimpleAtoi(f[3], &row.quantity)) {
-      reject(line_number, absl::StrCat("Quantity \"", f[3], "\" is not an integer"));
+      reject(line_number,
+             absl::StrCat("Quantity \"", f[3], "\" is not an integer"));
       continue;
     }
     if (!absl::SimpleAtod(f[5], &price) || !std::isfinite(price)) {
-      reject(line_number, absl::StrCat("UnitPrice \"", f[5], "\" is not a number"));
+      reject(line_number,
+             absl::StrCat("UnitPrice \"", f[5], "\" is not a number"));
       continue;
     }
-    if (!absl::ParseTime("%Y-%m-%d %H:%M:%S", f[4], absl::UTCTimeZone(), &row.at,
-                         &err)) {
+    if (!absl::ParseTime("%Y-%m-%d %H:%M:%S", f[4], absl::UTCTimeZone(),
+                         &row.at, &err)) {
       reject(line_number, absl::StrCat("InvoiceDate \"", f[4], "\": ", err));
       continue;
     }
     row.unit_price_pence = std::llround(price * 100);
     const bool cancellation = row.invoice[0] == 'C';
     if (!cancellation && row.quantity <= 0) {
-      reject(line_number, absl::StrCat("Quantity must be positive on an invoice, got ",
-                                       row.quantity));
+      reject(line_number,
+             absl::StrCat("Quantity must be positive on an invoice, got ",
+                          row.quantity));
       continue;
     }
     if (cancellation && row.quantity >= 0) {
-      reject(line_number, absl::StrCat(
-          "Quantity must be negative on a cancellation, got ", row.quantity));
+      reject(line_number,
+             absl::StrCat("Quantity must be negative on a cancellation, got ",
+                          row.quantity));
       continue;
     }
     if (row.unit_price_pence < 0) {
-      reject(line_number, absl::StrCat("UnitPrice must not be negative, got ", f[5]));
+      reject(line_number,
+             absl::StrCat("UnitPrice must not be negative, got ", f[5]));
       continue;
     }
     if (row.sku.empty()) {
@@ -247,9 +254,9 @@ absl::Status OnlineRetailImport::Run(std::istream* in, const EventSink& events,
     if (added) {
       invoices.emplace_back();
     } else if (invoices[it->second].front().customer != row.customer) {
-      reject(line_number,
-             absl::StrCat("invoice ", row.invoice, " already belongs to customer ",
-                          invoices[it->second].front().customer));
+      reject(line_number, absl::StrCat("invoice ", row.invoice,
+                                       " already belongs to customer ",
+                                       invoices[it->second].front().customer));
       continue;
     }
     invoices[it->second].push_back(std::move(row));

@@ -52,13 +52,14 @@ class OnlineRetailImport {
   // Receives each event; a non-OK status stops the import.
   using EventSink = std::function<absl::Status(const events::v1::Event&)>;
   // Receives each rejected line: its 1-based line number and the reason.
-  using RejectSink = std::function<void(int64_t line, const std::string& reason)>;
+  using RejectSink =
+      std::function<void(int64_t line, const std::string& reason)>;
 
   // Reads the whole CSV from `in` (all of it is held in memory: a few
   // invoices' lines are scattered through the file), reporting rejected
   // lines to `rejects` as they are read, then hands the events to `events`,
-  // invoice by invoice in order of first appearance. Fails only when the header is wrong, the stream
-  // fails, or a sink fails.
+  // invoice by invoice in order of first appearance. Fails only when the header
+  // is wrong, the stream fails, or a sink fails.
   absl::Status Run(std::istream* in, const EventSink& events,
                    const RejectSink& rejects);
 

@@ -110,8 +110,9 @@ absl::Status Publisher::FlushToKafka() {
   for (int i = 0; i < buffer_.events_size(); ++i) {
     const events::v1::Event& event = buffer_.events(i);
     if (auto invalid = infra::ValidateEvent(event)) {
-      rejections.push_back(Rejection{first_buffered_index_ + i, event.event_id(),
-                                     invalid->field, invalid->reason});
+      rejections.push_back(Rejection{first_buffered_index_ + i,
+                                     event.event_id(), invalid->field,
+                                     invalid->reason});
       continue;
     }
     records.push_back({event.customer_id(), event.SerializeAsString()});

@@ -37,8 +37,8 @@
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/security/credentials.h"
-#include "kehu/events/v1/events.pb.h"
 #include "infra/kafka_producer.h"
+#include "kehu/events/v1/events.pb.h"
 #include "kehu/ingest/v1/ingest.grpc.pb.h"
 
 namespace kehu::producers {

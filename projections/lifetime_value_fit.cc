@@ -27,7 +27,6 @@ constexpr double kFirstStep = 0.5;
 constexpr double kRestartStep = 0.1;
 constexpr int kMaxRestarts = 50;
 
-
 // log(e^u + e^v) without overflow; v may be -infinity.
 double LogSumExp(double u, double v) {
   const double hi = std::max(u, v);

@@ -83,8 +83,8 @@ absl::StatusOr<store::v1::PopulationModel> MeasurePopulation(
   store::v1::CustomerState state;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (!state.ParseFromArray(it->value().data(), it->value().size())) {
-      return absl::DataLossError(
-          absl::StrCat("customer row ", it->key().ToString(), " does not parse"));
+      return absl::DataLossError(absl::StrCat(
+          "customer row ", it->key().ToString(), " does not parse"));
     }
     const infra::PurchaseFacts facts =
         infra::PurchaseFactsAt(state, as_of_us, window_us, currency);
@@ -93,20 +93,22 @@ absl::StatusOr<store::v1::PopulationModel> MeasurePopulation(
     frequency.push_back(facts.window_purchases);
     monetary.push_back(facts.window_margin_minor);
     if (facts.window_purchases > 0) {
-      active.push_back(Ranked{facts.window_margin_minor, facts.window_purchases,
-                              infra::WindowCategoryMargins(state, as_of_us,
-                                                           window_us, currency)});
+      active.push_back(Ranked{
+          facts.window_margin_minor, facts.window_purchases,
+          infra::WindowCategoryMargins(state, as_of_us, window_us, currency)});
     }
     std::vector<int64_t> days;
     for (const auto& order : state.orders()) {
-      if (infra::IsPurchaseAt(order, as_of_us)) days.push_back(order.placed_at_us());
+      if (infra::IsPurchaseAt(order, as_of_us))
+        days.push_back(order.placed_at_us());
     }
     std::sort(days.begin(), days.end());
     for (size_t i = 1; i < days.size(); ++i) {
       gaps.push_back((days[i] - days[i - 1]) / 86400e6);
     }
-    auto summary = infra::Summarize(infra::MarginPurchases(state, as_of_us, currency),
-                             as_of_us, options.time_unit_days);
+    auto summary =
+        infra::Summarize(infra::MarginPurchases(state, as_of_us, currency),
+                         as_of_us, options.time_unit_days);
     if (summary.has_value()) summaries.push_back(*summary);
   }
   KEHU_RETURN_IF_ERROR(infra::FromRocks(it->status(), "scanning customers"));
@@ -124,8 +126,9 @@ absl::StatusOr<store::v1::PopulationModel> MeasurePopulation(
   *model.mutable_monetary_minor() = QuintileCutsOf(std::move(monetary));
 
   // Highest trailing margin first; ties keep scan (customer id) order.
-  std::stable_sort(active.begin(), active.end(),
-                   [](const Ranked& a, const Ranked& b) { return a.margin > b.margin; });
+  std::stable_sort(
+      active.begin(), active.end(),
+      [](const Ranked& a, const Ranked& b) { return a.margin > b.margin; });
 
   // Pareto: the smallest top set reaching the share of the positive margin;
   // customers tied with the last one are in too.
@@ -146,21 +149,25 @@ absl::StatusOr<store::v1::PopulationModel> MeasurePopulation(
 
   // Pyramid: ranks by share of the active customers.
   const double n = static_cast<double>(active.size());
-  const int64_t key = static_cast<int64_t>(std::ceil(options.pyramid_key_share * n));
+  const int64_t key =
+      static_cast<int64_t>(std::ceil(options.pyramid_key_share * n));
   const int64_t key_and_potential = static_cast<int64_t>(std::ceil(
       (options.pyramid_key_share + options.pyramid_potential_share) * n));
   model.set_pyramid_key_customers(key);
   model.set_pyramid_potential_customers(key_and_potential - key);
   model.set_pyramid_key_cutoff_minor(MarginAtRank(active, key));
-  model.set_pyramid_potential_cutoff_minor(MarginAtRank(active, key_and_potential));
+  model.set_pyramid_potential_cutoff_minor(
+      MarginAtRank(active, key_and_potential));
 
   // Mean margin per category among each tier's buyers of that category.
-  std::map<std::string, std::map<std::string, std::pair<int64_t, int64_t>>> sums;
+  std::map<std::string, std::map<std::string, std::pair<int64_t, int64_t>>>
+      sums;
   for (const Ranked& r : active) {
     infra::PurchaseFacts facts;
     facts.window_purchases = r.window_purchases;
     facts.window_margin_minor = r.margin;
-    auto& tier = sums[infra::PyramidTierName(infra::PyramidTierOf(facts, model))];
+    auto& tier =
+        sums[infra::PyramidTierName(infra::PyramidTierOf(facts, model))];
     for (const auto& [category, margin] : r.categories) {
       tier[category].first += margin;
       tier[category].second += 1;
@@ -204,14 +211,15 @@ absl::StatusOr<store::v1::PopulationModel> MeasurePopulation(
   it.reset(store.db()->NewIterator(read, store.family(Family::kCustomers)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (!state.ParseFromArray(it->value().data(), it->value().size())) {
-      return absl::DataLossError(
-          absl::StrCat("customer row ", it->key().ToString(), " does not parse"));
+      return absl::DataLossError(absl::StrCat(
+          "customer row ", it->key().ToString(), " does not parse"));
     }
     const infra::Standing standing =
         infra::StandingOf(state, as_of_us, model, currency, standing_config);
     if (standing.facts.window_purchases == 0) continue;
     if (standing.has_current_value) current.push_back(standing.current_value);
-    if (standing.has_potential_value) potential.push_back(standing.potential_value);
+    if (standing.has_potential_value)
+      potential.push_back(standing.potential_value);
   }
   KEHU_RETURN_IF_ERROR(infra::FromRocks(it->status(), "scanning customers"));
   auto median = [](std::vector<double>& v) {

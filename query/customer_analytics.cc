@@ -38,9 +38,9 @@ struct Part {
   double score;
   double weight;
 };
-bool CombineIndex(const std::vector<Part>& parts, double* index,
-                  google::protobuf::RepeatedPtrField<query::v1::IndexComponent>*
-                      components) {
+bool CombineIndex(
+    const std::vector<Part>& parts, double* index,
+    google::protobuf::RepeatedPtrField<query::v1::IndexComponent>* components) {
   double total_weight = 0;
   for (const Part& part : parts) {
     if (part.present) total_weight += part.weight;
@@ -101,8 +101,9 @@ void EvaluateComplaints(const CustomerState& state, int64_t as_of_us,
                                               : 0);
   std::vector<std::pair<std::string, int64_t>> sorted(by_category.begin(),
                                                       by_category.end());
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::stable_sort(
+      sorted.begin(), sorted.end(),
+      [](const auto& a, const auto& b) { return a.second > b.second; });
   for (const auto& [category, count] : sorted) {
     auto* entry = out->add_by_category();
     entry->set_category(category);
@@ -163,7 +164,8 @@ void EvaluateSatisfaction(const CustomerState& state, int64_t as_of_us,
        100.0 * (purchases - 1) / std::max<int64_t>(purchases, 1),
        config.satisfaction_repurchase_weight},
       {"returns", purchases > 0,
-       100 * (1 - static_cast<double>(returned) / std::max<int64_t>(purchases, 1)),
+       100 * (1 -
+              static_cast<double>(returned) / std::max<int64_t>(purchases, 1)),
        config.satisfaction_returns_weight},
   };
   double index = 0;
@@ -200,7 +202,8 @@ void EvaluateLoyalty(const CustomerState& state, int64_t as_of_us,
   const bool has_regularity = times.size() >= 3;
   if (has_regularity) {
     std::vector<double> gaps;
-    for (size_t i = 1; i < times.size(); ++i) gaps.push_back(Days(times[i] - times[i - 1]));
+    for (size_t i = 1; i < times.size(); ++i)
+      gaps.push_back(Days(times[i] - times[i - 1]));
     double mean = 0;
     for (double g : gaps) mean += g;
     mean /= gaps.size();
@@ -227,7 +230,8 @@ void EvaluateLoyalty(const CustomerState& state, int64_t as_of_us,
 
   const double tenure_days = times.empty() ? 0 : Days(as_of_us - times.front());
   out->set_tenure_days(tenure_days);
-  const double full_tenure_days = absl::ToDoubleHours(config.loyalty_full_tenure) / 24;
+  const double full_tenure_days =
+      absl::ToDoubleHours(config.loyalty_full_tenure) / 24;
 
   // Stayed after a complaint: bought again after the first complaint.
   int64_t first_complaint = 0;
@@ -237,15 +241,17 @@ void EvaluateLoyalty(const CustomerState& state, int64_t as_of_us,
       first_complaint = c.filed_at_us();
     }
   }
-  const bool stayed = first_complaint != 0 && !times.empty() &&
-                      times.back() > first_complaint;
+  const bool stayed =
+      first_complaint != 0 && !times.empty() && times.back() > first_complaint;
 
   const std::vector<Part> parts = {
       {"repeat_purchases", !times.empty(),
        100 * std::min(1.0, static_cast<double>(repeat) /
-                               std::max<int64_t>(1, config.loyalty_full_repeat_purchases)),
+                               std::max<int64_t>(
+                                   1, config.loyalty_full_repeat_purchases)),
        config.loyalty_repeat_weight},
-      {"regularity", has_regularity, regularity, config.loyalty_regularity_weight},
+      {"regularity", has_regularity, regularity,
+       config.loyalty_regularity_weight},
       {"price_sensitivity", spend > 0, 100 * (1 - discount_share),
        config.loyalty_price_weight},
       {"spend_trend", has_trend, trend_score, config.loyalty_trend_weight},
@@ -262,46 +268,68 @@ void EvaluateLoyalty(const CustomerState& state, int64_t as_of_us,
 
 query::v1::LifecycleStage ToApi(infra::Stage stage) {
   switch (stage) {
-    case infra::Stage::kPotential: return query::v1::LIFECYCLE_STAGE_POTENTIAL;
-    case infra::Stage::kNew: return query::v1::LIFECYCLE_STAGE_NEW;
-    case infra::Stage::kRepeat: return query::v1::LIFECYCLE_STAGE_REPEAT;
-    case infra::Stage::kLoyal: return query::v1::LIFECYCLE_STAGE_LOYAL;
-    case infra::Stage::kAtRisk: return query::v1::LIFECYCLE_STAGE_AT_RISK;
-    case infra::Stage::kChurned: return query::v1::LIFECYCLE_STAGE_CHURNED;
-    case infra::Stage::kWonBack: return query::v1::LIFECYCLE_STAGE_WON_BACK;
+    case infra::Stage::kPotential:
+      return query::v1::LIFECYCLE_STAGE_POTENTIAL;
+    case infra::Stage::kNew:
+      return query::v1::LIFECYCLE_STAGE_NEW;
+    case infra::Stage::kRepeat:
+      return query::v1::LIFECYCLE_STAGE_REPEAT;
+    case infra::Stage::kLoyal:
+      return query::v1::LIFECYCLE_STAGE_LOYAL;
+    case infra::Stage::kAtRisk:
+      return query::v1::LIFECYCLE_STAGE_AT_RISK;
+    case infra::Stage::kChurned:
+      return query::v1::LIFECYCLE_STAGE_CHURNED;
+    case infra::Stage::kWonBack:
+      return query::v1::LIFECYCLE_STAGE_WON_BACK;
   }
   return query::v1::LIFECYCLE_STAGE_UNSPECIFIED;
 }
 
 query::v1::PyramidTier ToApi(infra::PyramidTier tier) {
   switch (tier) {
-    case infra::PyramidTier::kKey: return query::v1::PYRAMID_TIER_KEY;
-    case infra::PyramidTier::kPotential: return query::v1::PYRAMID_TIER_POTENTIAL;
-    case infra::PyramidTier::kRegular: return query::v1::PYRAMID_TIER_REGULAR;
-    case infra::PyramidTier::kOneTime: return query::v1::PYRAMID_TIER_ONE_TIME;
-    case infra::PyramidTier::kInactive: return query::v1::PYRAMID_TIER_INACTIVE;
+    case infra::PyramidTier::kKey:
+      return query::v1::PYRAMID_TIER_KEY;
+    case infra::PyramidTier::kPotential:
+      return query::v1::PYRAMID_TIER_POTENTIAL;
+    case infra::PyramidTier::kRegular:
+      return query::v1::PYRAMID_TIER_REGULAR;
+    case infra::PyramidTier::kOneTime:
+      return query::v1::PYRAMID_TIER_ONE_TIME;
+    case infra::PyramidTier::kInactive:
+      return query::v1::PYRAMID_TIER_INACTIVE;
   }
   return query::v1::PYRAMID_TIER_UNSPECIFIED;
 }
 
 query::v1::ValueMatrixCell ToApi(infra::MatrixCell cell) {
   switch (cell) {
-    case infra::MatrixCell::kVip: return query::v1::VALUE_MATRIX_CELL_VIP;
-    case infra::MatrixCell::kMaintain: return query::v1::VALUE_MATRIX_CELL_MAINTAIN;
-    case infra::MatrixCell::kImprove: return query::v1::VALUE_MATRIX_CELL_IMPROVE;
-    case infra::MatrixCell::kAbandon: return query::v1::VALUE_MATRIX_CELL_ABANDON;
-    case infra::MatrixCell::kNone: break;
+    case infra::MatrixCell::kVip:
+      return query::v1::VALUE_MATRIX_CELL_VIP;
+    case infra::MatrixCell::kMaintain:
+      return query::v1::VALUE_MATRIX_CELL_MAINTAIN;
+    case infra::MatrixCell::kImprove:
+      return query::v1::VALUE_MATRIX_CELL_IMPROVE;
+    case infra::MatrixCell::kAbandon:
+      return query::v1::VALUE_MATRIX_CELL_ABANDON;
+    case infra::MatrixCell::kNone:
+      break;
   }
   return query::v1::VALUE_MATRIX_CELL_UNSPECIFIED;
 }
 
 query::v1::WinBackPriority ToApi(infra::WinBack priority) {
   switch (priority) {
-    case infra::WinBack::kNone: return query::v1::WIN_BACK_PRIORITY_NONE;
-    case infra::WinBack::kMust: return query::v1::WIN_BACK_PRIORITY_MUST;
-    case infra::WinBack::kShould: return query::v1::WIN_BACK_PRIORITY_SHOULD;
-    case infra::WinBack::kTry: return query::v1::WIN_BACK_PRIORITY_TRY;
-    case infra::WinBack::kDoNotSpend: return query::v1::WIN_BACK_PRIORITY_DO_NOT_SPEND;
+    case infra::WinBack::kNone:
+      return query::v1::WIN_BACK_PRIORITY_NONE;
+    case infra::WinBack::kMust:
+      return query::v1::WIN_BACK_PRIORITY_MUST;
+    case infra::WinBack::kShould:
+      return query::v1::WIN_BACK_PRIORITY_SHOULD;
+    case infra::WinBack::kTry:
+      return query::v1::WIN_BACK_PRIORITY_TRY;
+    case infra::WinBack::kDoNotSpend:
+      return query::v1::WIN_BACK_PRIORITY_DO_NOT_SPEND;
   }
   return query::v1::WIN_BACK_PRIORITY_UNSPECIFIED;
 }
@@ -348,7 +376,8 @@ void EvaluateStanding(const CustomerState& state, int64_t as_of_us,
   if (s.facts.purchases > 0) lifecycle->set_stage(ToApi(s.stage));
   std::vector<query::v1::LifecycleTransition> all;
   for (const auto& t : lifecycle->transitions()) {
-    if (google::protobuf::util::TimeUtil::TimestampToMicroseconds(t.at()) <= as_of_us) {
+    if (google::protobuf::util::TimeUtil::TimestampToMicroseconds(t.at()) <=
+        as_of_us) {
       all.push_back(t);
     }
   }
@@ -404,9 +433,11 @@ void EvaluateCustomer(const CustomerState& state, absl::Time as_of,
     credit->set_on_time_share(static_cast<double>(state.payments_on_time()) /
                               state.payments_with_due_date());
   }
-  const int64_t late = state.payments_with_due_date() - state.payments_on_time();
+  const int64_t late =
+      state.payments_with_due_date() - state.payments_on_time();
   if (late > 0) {
-    credit->set_mean_days_late(state.late_seconds_total() / kSecondsPerDay / late);
+    credit->set_mean_days_late(state.late_seconds_total() / kSecondsPerDay /
+                               late);
   }
   credit->set_outstanding_minor(revenue - paid);
 

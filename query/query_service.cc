@@ -11,9 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "infra/event_validation.h"
 #include "infra/grpc_status.h"
+#include "infra/reference_time.h"
 #include "infra/rocks_status.h"
 #include "infra/status_macros.h"
-#include "infra/reference_time.h"
 #include "infra/store_schema.h"
 #include "query/customer_view.h"
 #include "rocksdb/snapshot.h"
@@ -81,15 +81,16 @@ absl::Status GetCustomerView(const infra::ProjectionStore& store,
   KEHU_RETURN_IF_ERROR(CheckCustomerId(request.customer_id()));
   KEHU_ASSIGN_OR_RETURN(
       absl::Time as_of,
-      infra::ReferenceTime(request.as_of(), request.has_as_of(), options.clock(),
-                           options.max_clock_skew));
+      infra::ReferenceTime(request.as_of(), request.has_as_of(),
+                           options.clock(), options.max_clock_skew));
   KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::CustomerState> state,
                         store.GetCustomer(request.customer_id()));
   if (!state.has_value()) {
     return absl::NotFoundError(
         absl::StrCat("customer ", request.customer_id(), " not found"));
   }
-  KEHU_ASSIGN_OR_RETURN(store::v1::PopulationModel population, Population(store));
+  KEHU_ASSIGN_OR_RETURN(store::v1::PopulationModel population,
+                        Population(store));
   *response = FullView(*state, as_of, store, population, options);
   return absl::OkStatus();
 }
@@ -122,9 +123,10 @@ absl::Status ListTopCustomers(const infra::ProjectionStore& store,
   response->set_currency(store.reporting_currency());
   KEHU_ASSIGN_OR_RETURN(
       absl::Time as_of,
-      infra::ReferenceTime(request.as_of(), request.has_as_of(), options.clock(),
-                           options.max_clock_skew));
-  KEHU_ASSIGN_OR_RETURN(store::v1::PopulationModel population, Population(store));
+      infra::ReferenceTime(request.as_of(), request.has_as_of(),
+                           options.clock(), options.max_clock_skew));
+  KEHU_ASSIGN_OR_RETURN(store::v1::PopulationModel population,
+                        Population(store));
 
   const std::string prefix = infra::schema::IndexPrefix(metric);
   // The prefix is the metric's one byte, so the next byte value bounds it.
@@ -156,7 +158,8 @@ absl::Status ListTopCustomers(const infra::ProjectionStore& store,
     query::v1::RankedCustomer* ranked = response->add_customers();
     ranked->set_rank(++rank);
     ranked->set_value(value);
-    *ranked->mutable_customer() = FullView(state, as_of, store, population, options);
+    *ranked->mutable_customer() =
+        FullView(state, as_of, store, population, options);
   }
   // Valid() == false can be an error rather than the end of the index.
   return infra::FromRocks(it->status(), "scanning customer index");
@@ -253,13 +256,15 @@ QueryService::QueryService(infra::ProjectionStore* store, infra::EventLog* log,
 grpc::Status QueryService::GetCustomer(
     grpc::ServerContext* context, const query::v1::GetCustomerRequest* request,
     query::v1::CustomerView* response) {
-  return infra::ToGrpcStatus(GetCustomerView(*store_, options_, *request, response));
+  return infra::ToGrpcStatus(
+      GetCustomerView(*store_, options_, *request, response));
 }
 
 grpc::Status QueryService::TopCustomers(
     grpc::ServerContext* context, const query::v1::TopCustomersRequest* request,
     query::v1::TopCustomersResponse* response) {
-  return infra::ToGrpcStatus(ListTopCustomers(*store_, options_, *request, response));
+  return infra::ToGrpcStatus(
+      ListTopCustomers(*store_, options_, *request, response));
 }
 
 grpc::Status QueryService::GetProgress(

@@ -22,10 +22,10 @@
 #ifndef KEHU_QUERY_QUERY_SERVICE_H_
 #define KEHU_QUERY_QUERY_SERVICE_H_
 
-#include "grpcpp/grpcpp.h"
 #include <functional>
 
 #include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
 #include "infra/event_log.h"
 #include "infra/projection_store.h"
 #include "kehu/query/v1/query.grpc.pb.h"

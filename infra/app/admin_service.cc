@@ -20,8 +20,9 @@ AdminService::AdminService(infra::ProjectionStore* store,
 absl::StatusOr<admin::v1::FitResponse> AdminService::RunFit(absl::Time as_of) {
   absl::MutexLock lock(&fit_mu_);
   const absl::Time started = absl::Now();
-  KEHU_ASSIGN_OR_RETURN(store::v1::PopulationModel population,
-                        projections::MeasurePopulation(*store_, as_of, options_));
+  KEHU_ASSIGN_OR_RETURN(
+      store::v1::PopulationModel population,
+      projections::MeasurePopulation(*store_, as_of, options_));
   KEHU_RETURN_IF_ERROR(store_->PutPopulation(population));
 
   admin::v1::FitResponse response;

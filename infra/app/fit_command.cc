@@ -54,7 +54,8 @@ int RunFit(const ClientOptions& options) {
         "  gamma-gamma    p %.4f, q %.4f, gamma %.2f (minor units)\n",
         r.gamma_gamma_p(), r.gamma_gamma_q(), r.gamma_gamma_gamma());
   } else {
-    std::cout << "  gamma-gamma    not fitted: " << r.gamma_gamma_error() << "\n";
+    std::cout << "  gamma-gamma    not fitted: " << r.gamma_gamma_error()
+              << "\n";
   }
   return kExitOk;
 }

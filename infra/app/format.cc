@@ -122,7 +122,8 @@ std::string FormatCustomer(const query::v1::CustomerView& view) {
       index(view.loyalty().has_index(), view.loyalty().index()), " / 100\n");
   if (view.credit().payments_with_due_date() > 0) {
     absl::StrAppendFormat(
-        &out, "  credit         %.0f%% of %d payments on time, %s outstanding\n",
+        &out,
+        "  credit         %.0f%% of %d payments on time, %s outstanding\n",
         100 * view.credit().on_time_share(),
         view.credit().payments_with_due_date(),
         FormatMoney(view.credit().outstanding_minor(), cur));
@@ -150,14 +151,16 @@ std::string FormatCustomer(const query::v1::CustomerView& view) {
       absl::StrAppendFormat(
           &out, "  value          current %s, potential %s, P(alive) %.2f\n",
           FormatMoney(static_cast<int64_t>(view.value().current_minor()), cur),
-          FormatMoney(static_cast<int64_t>(view.value().potential_minor()), cur),
+          FormatMoney(static_cast<int64_t>(view.value().potential_minor()),
+                      cur),
           seg.p_alive());
     }
     if (seg.win_back() != query::v1::WIN_BACK_PRIORITY_NONE) {
-      absl::StrAppend(&out, "  win back       ",
-                      ShortEnumName(query::v1::WinBackPriority_Name(seg.win_back()),
-                                    "WIN_BACK_PRIORITY_"),
-                      "\n");
+      absl::StrAppend(
+          &out, "  win back       ",
+          ShortEnumName(query::v1::WinBackPriority_Name(seg.win_back()),
+                        "WIN_BACK_PRIORITY_"),
+          "\n");
     }
   }
   absl::StrAppend(&out, "  as of          ", FormatDate(view.as_of()), "\n");

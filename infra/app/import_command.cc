@@ -43,9 +43,11 @@ int RunImport(const std::string& kind, const std::string& input,
   if (kind == "online-retail") {
     producers::OnlineRetailImport import;
     int listed = 0;
-    absl::Status s = import.Run(in, write, [&](int64_t line, const std::string& why) {
-      if (listed++ < 20) std::cerr << "kehu import: line " << line << ": " << why << "\n";
-    });
+    absl::Status s =
+        import.Run(in, write, [&](int64_t line, const std::string& why) {
+          if (listed++ < 20)
+            std::cerr << "kehu import: line " << line << ": " << why << "\n";
+        });
     out->flush();
     if (!s.ok()) {
       std::cerr << "kehu import: " << s.message() << "\n";
@@ -59,15 +61,17 @@ int RunImport(const std::string& kind, const std::string& input,
     return stats.rejected_lines == 0 ? kExitOk : kExitSomeRejected;
   }
   if (kind == "cdnow" || kind == "cdnow-sample") {
-    producers::CdnowReader reader(in, kind == "cdnow" ? producers::CdnowLayout::kMaster
-                                                      : producers::CdnowLayout::kSample);
+    producers::CdnowReader reader(in, kind == "cdnow"
+                                          ? producers::CdnowLayout::kMaster
+                                          : producers::CdnowLayout::kSample);
     events::v1::Event event;
     int64_t rejected = 0;
     while (true) {
       absl::StatusOr<bool> got = reader.Next(&event);
       if (!got.ok()) {
         std::cerr << "kehu import: " << got.status().message() << "\n";
-        if (got.status().code() == absl::StatusCode::kDataLoss) return kExitError;
+        if (got.status().code() == absl::StatusCode::kDataLoss)
+          return kExitError;
         ++rejected;
         continue;
       }

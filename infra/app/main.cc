@@ -130,22 +130,28 @@ int Main(int argc, char** argv) {
   std::string import_input = "-";
   std::string import_output = "-";
   auto* import_cmd = app.add_subcommand(
-      "import", "Convert a public data set to NDJSON events (for kehu produce)");
-  import_cmd->add_option("dataset", import_kind, "cdnow, cdnow-sample or online-retail")
+      "import",
+      "Convert a public data set to NDJSON events (for kehu produce)");
+  import_cmd
+      ->add_option("dataset", import_kind,
+                   "cdnow, cdnow-sample or online-retail")
       ->required()
       ->check(CLI::IsMember({"cdnow", "cdnow-sample", "online-retail"}));
   import_cmd->add_option("input", import_input, "File, - for stdin")
       ->capture_default_str();
-  import_cmd->add_option("-o,--output", import_output, "Output file, - for stdout")
+  import_cmd
+      ->add_option("-o,--output", import_output, "Output file, - for stdout")
       ->capture_default_str();
 
   ClientOptions client;
   double fit_timeout_seconds = 600;
   auto* fit_cmd = app.add_subcommand(
-      "fit", "Measure the population (RFM cuts, tiers, lifetime-value models) now");
+      "fit",
+      "Measure the population (RFM cuts, tiers, lifetime-value models) now");
   fit_cmd->add_option("--server", client.server, "Server address")
       ->capture_default_str();
-  fit_cmd->add_option("--as-of", client.as_of, "Reference date YYYY-MM-DD (UTC)");
+  fit_cmd->add_option("--as-of", client.as_of,
+                      "Reference date YYYY-MM-DD (UTC)");
   fit_cmd->add_option("--timeout", fit_timeout_seconds, "Seconds")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -207,7 +213,8 @@ int Main(int argc, char** argv) {
     serve.fit_interval = absl::Hours(fit_interval_hours);
     return RunServe(serve);
   }
-  if (import_cmd->parsed()) return RunImport(import_kind, import_input, import_output);
+  if (import_cmd->parsed())
+    return RunImport(import_kind, import_input, import_output);
   if (fit_cmd->parsed()) {
     client.timeout = absl::Seconds(fit_timeout_seconds);
     return RunFit(client);

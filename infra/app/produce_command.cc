@@ -47,7 +47,6 @@ int RunSimulate(const producers::SimulatorOptions& options,
 
 namespace {
 
-
 // Reads NDJSON from `in` and publishes every event that parses through
 // `publisher`; prints the rejections (line, event, field, reason) and the
 // counts. `where` follows the counts (e.g. the Kafka topic).

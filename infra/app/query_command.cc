@@ -40,8 +40,9 @@ bool SetAsOf(const std::string& command, const ClientOptions& options,
              google::protobuf::Timestamp* ts) {
   absl::Time as_of;
   if (!ParseDay(options.as_of, &as_of)) {
-    std::cerr << "kehu query " << command << ": --as-of: expected YYYY-MM-DD, got \""
-              << options.as_of << "\"\n";
+    std::cerr << "kehu query " << command
+              << ": --as-of: expected YYYY-MM-DD, got \"" << options.as_of
+              << "\"\n";
     return false;
   }
   ts->set_seconds(absl::ToUnixSeconds(as_of));

@@ -148,9 +148,9 @@ void Server::RunFitSchedule() {
     auto result = admin_->RunFit(absl::Now());
     if (result.ok()) {
       std::cerr << "kehu serve: population measured: "
-                << result->purchasing_customers() << " customers with purchases, "
-                << result->active_customers() << " active, in "
-                << result->seconds() << " s\n";
+                << result->purchasing_customers()
+                << " customers with purchases, " << result->active_customers()
+                << " active, in " << result->seconds() << " s\n";
     } else {
       std::cerr << "kehu serve: population step failed: "
                 << result.status().message() << "\n";

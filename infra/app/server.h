@@ -24,13 +24,12 @@
 
 #include <memory>
 #include <string>
-
-#include "absl/status/status.h"
-#include "absl/time/time.h"
-#include "grpcpp/server.h"
 #include <thread>
 
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/server.h"
 #include "infra/app/admin_service.h"
 #include "infra/embedded_log.h"
 #include "infra/kafka_config.h"

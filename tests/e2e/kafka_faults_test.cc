@@ -168,8 +168,8 @@ TEST_P(KafkaFaultsTest, BrokerDownAndUpMidStreamLosesNothing) {
   std::vector<int64_t> ends2 = ends;
   absl::Status appended;
   std::thread appender([&] {
-    appended = testing::AppendEvents(log_.get(), *events_, third(),
-                                     2 * third(), &ends2);
+    appended = testing::AppendEvents(log_.get(), *events_, third(), 2 * third(),
+                                     &ends2);
   });
   // The outage lasts until more has been folded (records of the chunk in
   // flight that went to partitions of the brokers still up), or at most a

@@ -39,7 +39,8 @@ store::v1::PopulationModel Population() {
   p.set_as_of_us(DayUs(400));
   for (double c : {10, 30, 60, 120}) p.mutable_recency_days()->add_cuts(c);
   for (double c : {1, 1, 2, 4}) p.mutable_frequency()->add_cuts(c);
-  for (double c : {1000, 2000, 4000, 8000}) p.mutable_monetary_minor()->add_cuts(c);
+  for (double c : {1000, 2000, 4000, 8000})
+    p.mutable_monetary_minor()->add_cuts(c);
   p.set_pareto_key_customers(10);
   p.set_pareto_cutoff_minor(5000);
   p.set_pyramid_key_customers(2);
@@ -132,7 +133,8 @@ TEST(CustomerStandingTest, PAliveDecidesLoyalAtRiskAndChurned) {
   p.mutable_models()->set_time_unit_days(7);
 
   // Buying every 30 days for a year, in 5 quarters: alive and loyal.
-  CustomerState regular = BuyerOn({0, 30, 60, 90, 120, 150, 180, 210, 240, 270, 300, 330, 360});
+  CustomerState regular =
+      BuyerOn({0, 30, 60, 90, 120, 150, 180, 210, 240, 270, 300, 330, 360});
   Standing loyal = At(regular, 365, p);
   ASSERT_TRUE(loyal.has_p_alive);
   EXPECT_GE(loyal.p_alive, 0.8);

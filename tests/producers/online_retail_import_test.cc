@@ -29,7 +29,8 @@ Imported Import(std::istream* in) {
       [&](const Event& e) {
         auto invalid = infra::ValidateEvent(e);
         EXPECT_FALSE(invalid.has_value())
-            << e.event_id() << ": " << invalid->field << ": " << invalid->reason;
+            << e.event_id() << ": " << invalid->field << ": "
+            << invalid->reason;
         out.events.push_back(e);
         return absl::OkStatus();
       },
@@ -41,12 +42,17 @@ Imported Import(std::istream* in) {
 }
 
 constexpr char kSample[] =
-    "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
-    "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
-    "536365,71053,\"LANTERN, WHITE\",6,2010-12-01 08:26:00,3.39,17850,United Kingdom\n"
-    "536366,22633,HAND WARMER UNION JACK,6,2010-12-01 08:28:00,1.85,,United Kingdom\n"
+    "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,"
+    "Country\n"
+    "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 "
+    "08:26:00,2.55,17850,United Kingdom\n"
+    "536365,71053,\"LANTERN, WHITE\",6,2010-12-01 08:26:00,3.39,17850,United "
+    "Kingdom\n"
+    "536366,22633,HAND WARMER UNION JACK,6,2010-12-01 08:28:00,1.85,,United "
+    "Kingdom\n"
     "C536379,D,Discount,-1,2010-12-01 09:41:00,27.5,17850,United Kingdom\n"
-    "C536380,71053,\"LANTERN, WHITE\",-2,2010-12-01 09:45:00,3.39,17850,United Kingdom\n";
+    "C536380,71053,\"LANTERN, WHITE\",-2,2010-12-01 09:45:00,3.39,17850,United "
+    "Kingdom\n";
 
 TEST(OnlineRetailImportTest, InvoicesBecomeOrdersAndCancellationsReturns) {
   std::istringstream in(kSample);
@@ -101,7 +107,8 @@ TEST(OnlineRetailImportTest, CsvQuotesMayHoldCommasAndQuotes) {
 // The whole published file: every line is either imported or rejected with
 // a reason, and the counts match the data set's provenance notes.
 TEST(OnlineRetailImportTest, RealDataSetImportsEveryAttributableLine) {
-  const std::string path = std::string(KEHU_SHARED_DATA) + "/online_retail/online_retail.csv.gz";
+  const std::string path =
+      std::string(KEHU_SHARED_DATA) + "/online_retail/online_retail.csv.gz";
   if (!std::ifstream(path).good()) GTEST_SKIP() << "no data set at " << path;
   FILE* pipe = popen(("gzip -dc '" + path + "'").c_str(), "r");
   ASSERT_NE(pipe, nullptr);

@@ -35,10 +35,11 @@ std::map<std::pair<int, std::string>, std::string> Contents(
 }
 
 // Folds the simulated events into a fresh store in batches of `batch`.
-std::unique_ptr<infra::ProjectionStore> Replay(const std::string& dir,
-                                               const std::vector<events::v1::Event>& events,
-                                               size_t batch) {
-  auto store = infra::ProjectionStore::Open(dir, infra::ProjectionStoreOptions());
+std::unique_ptr<infra::ProjectionStore> Replay(
+    const std::string& dir, const std::vector<events::v1::Event>& events,
+    size_t batch) {
+  auto store =
+      infra::ProjectionStore::Open(dir, infra::ProjectionStoreOptions());
   EXPECT_OK(store);
   auto projector = PartitionProjector::Create(store->get(), 0);
   EXPECT_OK(projector);
@@ -79,7 +80,8 @@ TEST(DeterminismTest, ReplayingTheSameEventsGivesByteIdenticalStoresAndViews) {
   EXPECT_TRUE(a == b);
 
   // The population and every view computed from it agree too.
-  const absl::Time as_of = absl::FromUnixSeconds(1735689600) + absl::Hours(24 * 400);
+  const absl::Time as_of =
+      absl::FromUnixSeconds(1735689600) + absl::Hours(24 * 400);
   ASSERT_OK_AND_ASSIGN(auto pa, MeasurePopulation(*first, as_of));
   ASSERT_OK_AND_ASSIGN(auto pb, MeasurePopulation(*second, as_of));
   EXPECT_EQ(pa.SerializeAsString(), pb.SerializeAsString());
@@ -89,8 +91,10 @@ TEST(DeterminismTest, ReplayingTheSameEventsGivesByteIdenticalStoresAndViews) {
     ASSERT_TRUE(state.ParseFromString(value));
     query::v1::CustomerView va = query::ToCustomerView(state);
     query::v1::CustomerView vb = query::ToCustomerView(state);
-    query::EvaluateCustomer(state, as_of, "EUR", pa, query::AnalyticsConfig(), &va);
-    query::EvaluateCustomer(state, as_of, "EUR", pb, query::AnalyticsConfig(), &vb);
+    query::EvaluateCustomer(state, as_of, "EUR", pa, query::AnalyticsConfig(),
+                            &va);
+    query::EvaluateCustomer(state, as_of, "EUR", pb, query::AnalyticsConfig(),
+                            &vb);
     ASSERT_EQ(va.SerializeAsString(), vb.SerializeAsString()) << key.second;
   }
 }

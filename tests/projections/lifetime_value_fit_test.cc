@@ -1,10 +1,7 @@
 #include "projections/lifetime_value_fit.h"
 
-#include <limits>
-
-#include "infra/customer_metrics.h"
-
 #include <cmath>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -12,6 +9,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "infra/customer_metrics.h"
 #include "infra/event_validation.h"
 #include "producers/cdnow_import.h"
 #include "projections/customer_fold.h"

@@ -34,15 +34,18 @@ TEST(QuintileCutsTest, NoValuesNoCuts) {
 class PopulationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(store_, infra::ProjectionStore::Open(
-                                     dir_.Sub("store"), infra::ProjectionStoreOptions()));
-    ASSERT_OK_AND_ASSIGN(projector_, PartitionProjector::Create(store_.get(), 0));
+    ASSERT_OK_AND_ASSIGN(
+        store_, infra::ProjectionStore::Open(dir_.Sub("store"),
+                                             infra::ProjectionStoreOptions()));
+    ASSERT_OK_AND_ASSIGN(projector_,
+                         PartitionProjector::Create(store_.get(), 0));
   }
 
   void Fold(const std::vector<events::v1::Event>& events) {
     std::vector<infra::LogRecord> records;
     for (const auto& e : events) {
-      records.push_back({0, next_offset_++, e.customer_id(), e.SerializeAsString()});
+      records.push_back(
+          {0, next_offset_++, e.customer_id(), e.SerializeAsString()});
     }
     ASSERT_OK(projector_->Process(records));
   }

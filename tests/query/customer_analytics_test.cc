@@ -1,10 +1,9 @@
 #include "query/customer_analytics.h"
 
-#include "query/customer_view.h"
-
 #include "gtest/gtest.h"
 #include "infra/event_validation.h"
 #include "projections/customer_fold.h"
+#include "query/customer_view.h"
 #include "tests/projections/event_builders.h"
 
 namespace kehu::query {
@@ -61,10 +60,10 @@ TEST(CustomerAnalyticsTest, RfmCountsOnlyPurchasesInTheTrailingWindow) {
 }
 
 TEST(CustomerAnalyticsTest, EventsAfterAsOfAreIgnored) {
-  CustomerState s = Fold({Order("e1", "C1", 0, "O1", {{"A", 1, 1000}}),
-                          Complaint("e2", "C1", 5, "K1"),
-                          Survey("e3", "C1", 6, 1, 0),
-                          Order("e4", "C1", 50, "O2", {{"A", 1, 1000}})});
+  CustomerState s =
+      Fold({Order("e1", "C1", 0, "O1", {{"A", 1, 1000}}),
+            Complaint("e2", "C1", 5, "K1"), Survey("e3", "C1", 6, 1, 0),
+            Order("e4", "C1", 50, "O2", {{"A", 1, 1000}})});
   auto v = Evaluate(s, Day(3));
   EXPECT_EQ(v.rfm().frequency(), 1);
   EXPECT_EQ(v.complaints().sla_breaches(), 0);
@@ -99,8 +98,8 @@ TEST(CustomerAnalyticsTest, ComplaintResolvedAfterTheSlaIsABreach) {
 }
 
 TEST(CustomerAnalyticsTest, ComplaintResolvedExactlyAtTheSlaIsNoBreach) {
-  CustomerState s = Fold({Complaint("e1", "C1", 0, "K1"),
-                          Resolved("e2", "C1", 2, "K1", true)});
+  CustomerState s = Fold(
+      {Complaint("e1", "C1", 0, "K1"), Resolved("e2", "C1", 2, "K1", true)});
   EXPECT_EQ(Evaluate(s, Day(10)).complaints().sla_breaches(), 0);
 }
 
@@ -137,7 +136,8 @@ TEST(CustomerAnalyticsTest, SatisfactionOfAOneTimeBuyerWithoutSurveys) {
   // weights 0.20, 0.10, 0.05 renormalised over 0.35.
   EXPECT_NEAR(sat.index(), (0.20 * 100 + 0.10 * 0 + 0.05 * 100) / 0.35, 1e-9);
   EXPECT_DOUBLE_EQ(Component(sat.components(), "csat").weight(), 0);
-  EXPECT_NEAR(Component(sat.components(), "complaint_rate").weight(), 0.20 / 0.35, 1e-12);
+  EXPECT_NEAR(Component(sat.components(), "complaint_rate").weight(),
+              0.20 / 0.35, 1e-12);
 }
 
 TEST(CustomerAnalyticsTest, CustomerWhoseOnlyPurchaseWasReturnedHasNoValue) {
@@ -148,15 +148,17 @@ TEST(CustomerAnalyticsTest, CustomerWhoseOnlyPurchaseWasReturnedHasNoValue) {
   EXPECT_EQ(v.rfm().monetary_minor(), 0);
   EXPECT_EQ(v.value().historical_minor(), 0);
   EXPECT_EQ(v.profit().revenue_minor(), 0);
-  EXPECT_DOUBLE_EQ(Component(v.satisfaction().components(), "returns").score(), 0);
+  EXPECT_DOUBLE_EQ(Component(v.satisfaction().components(), "returns").score(),
+                   0);
 }
 
 TEST(CustomerAnalyticsTest, LoyaltyOfARegularRepeatBuyer) {
   // Four purchases 30 days apart, one at a discount; no complaints.
-  CustomerState s = Fold({Order("e1", "C1", 0, "O1", {{"A", 1, 1000}}),
-                          Order("e2", "C1", 30, "O2", {{"A", 1, 1000, -1, 200}}),
-                          Order("e3", "C1", 60, "O3", {{"A", 1, 1000}}),
-                          Order("e4", "C1", 90, "O4", {{"A", 1, 1000}})});
+  CustomerState s =
+      Fold({Order("e1", "C1", 0, "O1", {{"A", 1, 1000}}),
+            Order("e2", "C1", 30, "O2", {{"A", 1, 1000, -1, 200}}),
+            Order("e3", "C1", 60, "O3", {{"A", 1, 1000}}),
+            Order("e4", "C1", 90, "O4", {{"A", 1, 1000}})});
   auto v = Evaluate(s, Day(100));
   const auto& l = v.loyalty();
   EXPECT_EQ(l.repeat_purchases(), 3);
@@ -168,7 +170,8 @@ TEST(CustomerAnalyticsTest, LoyaltyOfARegularRepeatBuyer) {
   // Everything in the last 180 days: rising from nothing.
   EXPECT_DOUBLE_EQ(Component(l.components(), "spend_trend").score(), 100);
   EXPECT_DOUBLE_EQ(l.tenure_days(), 100);
-  EXPECT_DOUBLE_EQ(Component(l.components(), "stayed_after_complaint").weight(), 0);
+  EXPECT_DOUBLE_EQ(Component(l.components(), "stayed_after_complaint").weight(),
+                   0);
 }
 
 TEST(CustomerAnalyticsTest, LoyaltyRewardsStayingAfterAComplaint) {
@@ -178,9 +181,13 @@ TEST(CustomerAnalyticsTest, LoyaltyRewardsStayingAfterAComplaint) {
   CustomerState left = Fold({Order("e1", "C1", 0, "O1", {{"A", 1, 1000}}),
                              Complaint("e2", "C1", 5, "K1")});
   EXPECT_DOUBLE_EQ(Component(Evaluate(stayed, Day(50)).loyalty().components(),
-                             "stayed_after_complaint").score(), 100);
+                             "stayed_after_complaint")
+                       .score(),
+                   100);
   EXPECT_DOUBLE_EQ(Component(Evaluate(left, Day(50)).loyalty().components(),
-                             "stayed_after_complaint").score(), 0);
+                             "stayed_after_complaint")
+                       .score(),
+                   0);
 }
 
 TEST(CustomerAnalyticsTest, CreditCountsOnTimeAndLatePayments) {
@@ -190,7 +197,8 @@ TEST(CustomerAnalyticsTest, CreditCountsOnTimeAndLatePayments) {
   auto late = Payment("e3", "C1", 20, 400);
   *late.mutable_payment_received()->mutable_due_at() =
       Order("x", "C1", 14, "x", {{"A", 1, 1}}).occurred_at();
-  CustomerState s = Fold({Order("e1", "C1", 0, "O1", {{"A", 1, 1500}}), on_time, late});
+  CustomerState s =
+      Fold({Order("e1", "C1", 0, "O1", {{"A", 1, 1500}}), on_time, late});
   const auto view = Evaluate(s, Day(30));
   const auto& c = view.credit();
   EXPECT_EQ(c.payments_with_due_date(), 2);
@@ -202,9 +210,9 @@ TEST(CustomerAnalyticsTest, CreditCountsOnTimeAndLatePayments) {
 TEST(CustomerAnalyticsTest, CostToServeCanMakeACustomerUnprofitable) {
   AnalyticsConfig config;
   config.call_cost_minor = 300;
-  CustomerState s = Fold({Order("e1", "C1", 0, "O1", {{"A", 1, 1000, 400}}),
-                          Call("e2", "C1", 1), Call("e3", "C1", 2),
-                          Email("e4", "C1", 3)});
+  CustomerState s =
+      Fold({Order("e1", "C1", 0, "O1", {{"A", 1, 1000, 400}}),
+            Call("e2", "C1", 1), Call("e3", "C1", 2), Email("e4", "C1", 3)});
   auto v = Evaluate(s, Day(5), config);
   EXPECT_EQ(v.profit().revenue_minor(), 1000);
   EXPECT_EQ(v.profit().cost_of_goods_minor(), 400);
@@ -223,7 +231,8 @@ TEST(CustomerAnalyticsTest, LifecycleSinceIsTheLastTransitionIntoTheStage) {
   EXPECT_EQ(repeat.lifecycle().since().seconds(), absl::ToUnixSeconds(Day(10)));
   auto churned = Evaluate(s, Day(200));
   EXPECT_EQ(churned.lifecycle().stage(), query::v1::LIFECYCLE_STAGE_CHURNED);
-  EXPECT_EQ(churned.lifecycle().since().seconds(), absl::ToUnixSeconds(Day(190)));
+  EXPECT_EQ(churned.lifecycle().since().seconds(),
+            absl::ToUnixSeconds(Day(190)));
   ASSERT_EQ(churned.lifecycle().transitions_size(), 3);
   EXPECT_EQ(churned.lifecycle().transitions(2).to(),
             query::v1::LIFECYCLE_STAGE_CHURNED);

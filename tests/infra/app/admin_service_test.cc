@@ -14,8 +14,9 @@ using namespace kehu::testing;  // NOLINT: event builders
 
 TEST(AdminServiceTest, FitStoresThePopulationQueriesUse) {
   TempDir dir;
-  ASSERT_OK_AND_ASSIGN(auto store, infra::ProjectionStore::Open(
-                                       dir.Sub("store"), infra::ProjectionStoreOptions()));
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       infra::ProjectionStore::Open(
+                           dir.Sub("store"), infra::ProjectionStoreOptions()));
   ASSERT_OK_AND_ASSIGN(auto projector,
                        projections::PartitionProjector::Create(store.get(), 0));
   std::vector<infra::LogRecord> records;
@@ -27,7 +28,8 @@ TEST(AdminServiceTest, FitStoresThePopulationQueriesUse) {
   }
   ASSERT_OK(projector->Process(records));
 
-  const absl::Time now = absl::FromUnixSeconds(1735689600) + absl::Hours(24 * 30);
+  const absl::Time now =
+      absl::FromUnixSeconds(1735689600) + absl::Hours(24 * 30);
   AdminService admin(store.get(), projections::PopulationOptions(),
                      [now] { return now; });
   grpc::ServerContext context;
@@ -47,8 +49,9 @@ TEST(AdminServiceTest, FitStoresThePopulationQueriesUse) {
 
 TEST(AdminServiceTest, FitInTheFutureIsRefusedNamingAsOf) {
   TempDir dir;
-  ASSERT_OK_AND_ASSIGN(auto store, infra::ProjectionStore::Open(
-                                       dir.Sub("store"), infra::ProjectionStoreOptions()));
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       infra::ProjectionStore::Open(
+                           dir.Sub("store"), infra::ProjectionStoreOptions()));
   const absl::Time now = absl::FromUnixSeconds(1735689600);
   AdminService admin(store.get(), projections::PopulationOptions(),
                      [now] { return now; });

@@ -21,8 +21,9 @@ TEST(FormatTest, DatesAreUtcDaysAndUnsetIsADash) {
 }
 
 TEST(FormatTest, EnumNamesLoseTheirPrefix) {
-  EXPECT_EQ(ShortEnumName("RELATIONSHIP_TYPE_RETAIL_CONSUMER", "RELATIONSHIP_TYPE_"),
-            "retail consumer");
+  EXPECT_EQ(
+      ShortEnumName("RELATIONSHIP_TYPE_RETAIL_CONSUMER", "RELATIONSHIP_TYPE_"),
+      "retail consumer");
 }
 
 }  // namespace
