@@ -48,6 +48,16 @@ absl::StatusOr<admin::v1::FitResponse> AdminService::RunFit(absl::Time as_of) {
   response.set_gamma_gamma_gamma(models.gamma_gamma().gamma());
   response.set_gamma_gamma_error(population.gamma_gamma_error());
   *response.mutable_log_positions() = population.log_positions();
+  response.set_pyramid_key_customers(population.pyramid_key_customers());
+  response.set_pyramid_key_cutoff_minor(population.pyramid_key_cutoff_minor());
+  response.set_pyramid_potential_customers(
+      population.pyramid_potential_customers());
+  response.set_pyramid_potential_cutoff_minor(
+      population.pyramid_potential_cutoff_minor());
+  *response.mutable_recency_days_cuts() = population.recency_days().cuts();
+  *response.mutable_frequency_cuts() = population.frequency().cuts();
+  *response.mutable_monetary_minor_cuts() = population.monetary_minor().cuts();
+  response.set_currency(population.currency());
   response.set_seconds(absl::ToDoubleSeconds(absl::Now() - started));
   return response;
 }

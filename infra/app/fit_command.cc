@@ -42,6 +42,30 @@ int RunFit(const ClientOptions& options) {
       "  pareto         %d key customers (%.1f%% of active) bring 80%% of "
       "the margin\n",
       r.pareto_key_customers(), 100 * r.pareto_key_share());
+  std::cout << absl::StrFormat(
+      "  pyramid        key %d (margin >= %s), potential %d (>= %s), the "
+      "rest regular or one-time\n",
+      r.pyramid_key_customers(),
+      FormatMoney(r.pyramid_key_cutoff_minor(), r.currency()),
+      r.pyramid_potential_customers(),
+      FormatMoney(r.pyramid_potential_cutoff_minor(), r.currency()));
+  // Cut points as "a | b | c | d": money in the currency when one is given,
+  // else numbers with `decimals` decimals.
+  auto cuts = [](const auto& values, int decimals,
+                 const std::string& currency) {
+    std::string out;
+    for (double v : values) {
+      if (!out.empty()) out += " | ";
+      out += currency.empty() ? absl::StrFormat("%.*f", decimals, v)
+                              : FormatMoney(static_cast<int64_t>(v), currency);
+    }
+    return out.empty() ? std::string("-") : out;
+  };
+  std::cout << "  rfm cuts       recency days "
+            << cuts(r.recency_days_cuts(), 1, "")
+            << "\n                 frequency "
+            << cuts(r.frequency_cuts(), 0, "") << "\n                 monetary "
+            << cuts(r.monetary_minor_cuts(), 0, r.currency()) << "\n";
   if (r.bg_nbd_error().empty()) {
     std::cout << absl::StrFormat(
         "  bg/nbd         r %.4f, alpha %.4f, a %.4f, b %.4f (weeks)\n",

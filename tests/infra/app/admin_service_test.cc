@@ -40,6 +40,11 @@ TEST(AdminServiceTest, FitStoresThePopulationQueriesUse) {
   EXPECT_EQ(response.purchasing_customers(), 2);
   EXPECT_EQ(response.active_customers(), 2);
   EXPECT_THAT(response.log_positions(), ::testing::ElementsAre(3));
+  // B (600 of margin) is the key tier; the cut points come along.
+  EXPECT_EQ(response.pyramid_key_customers(), 1);
+  EXPECT_EQ(response.pyramid_key_cutoff_minor(), 600);
+  EXPECT_EQ(response.frequency_cuts_size(), 4);
+  EXPECT_EQ(response.currency(), "EUR");
 
   ASSERT_OK_AND_ASSIGN(auto stored, store->GetPopulation());
   ASSERT_TRUE(stored.has_value());
