@@ -272,8 +272,8 @@ void GroupProjector::Assign(rd_kafka_topic_partition_list_t* partitions) {
       // Not folded: records of it are skipped as stale.
       continue;
     }
-    auto projector = PartitionProjector::Create(store_, tp.partition,
-                                                options_.cache_customers);
+    auto projector = PartitionProjector::Create(
+        store_, tp.partition, options_.cache_customers, partition_count_);
     if (!projector.ok()) {
       Fail(absl::Status(
           projector.status().code(),

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "infra/check.h"
 #include "infra/event_validation.h"
+#include "infra/murmur2.h"
 #include "infra/rocks_status.h"
 #include "infra/status_macros.h"
 #include "projections/customer_fold.h"
@@ -14,17 +15,22 @@ using infra::schema::IndexMetric;
 namespace schema = infra::schema;
 
 absl::StatusOr<std::unique_ptr<PartitionProjector>> PartitionProjector::Create(
-    infra::ProjectionStore* store, int32_t partition, size_t cache_customers) {
-  auto projector = std::unique_ptr<PartitionProjector>(
-      new PartitionProjector(store, partition, cache_customers));
+    infra::ProjectionStore* store, int32_t partition, size_t cache_customers,
+    int32_t partition_count) {
+  auto projector = std::unique_ptr<PartitionProjector>(new PartitionProjector(
+      store, partition, cache_customers, partition_count));
   KEHU_ASSIGN_OR_RETURN(projector->progress_, store->GetProgress(partition));
   return projector;
 }
 
 PartitionProjector::PartitionProjector(infra::ProjectionStore* store,
                                        int32_t partition,
-                                       size_t cache_customers)
-    : store_(store), partition_(partition), cache_customers_(cache_customers) {}
+                                       size_t cache_customers,
+                                       int32_t partition_count)
+    : store_(store),
+      partition_(partition),
+      cache_customers_(cache_customers),
+      partition_count_(partition_count) {}
 
 absl::Status PartitionProjector::Process(
     const std::vector<infra::LogRecord>& records) {
@@ -88,6 +94,18 @@ absl::Status PartitionProjector::Apply(const infra::LogRecord& record,
   if (record.key != event.customer_id()) {
     DeadLetter(record, "customer_id",
                "must equal the record key (the partition key)", batch);
+    return absl::OkStatus();
+  }
+  if (partition_count_ > 0 &&
+      infra::PartitionForKey(record.key, partition_count_) != partition_) {
+    DeadLetter(
+        record, "customer_id",
+        absl::StrCat("belongs to partition ",
+                     infra::PartitionForKey(record.key, partition_count_),
+                     " (murmur2 of the key, as Kafka's Java client "
+                     "partitions), not ",
+                     partition_, "; produce with partitioner=murmur2_random"),
+        batch);
     return absl::OkStatus();
   }
 

@@ -40,10 +40,14 @@ class PartitionProjector {
   static constexpr size_t kDefaultCacheCustomers = 50000;
 
   // Loads the partition's progress from `store` (not owned, must outlive
-  // the projector).
+  // the projector). With `partition_count` > 0, a record whose key murmur2
+  // assigns to another partition is dead-lettered: a client that did not
+  // partition like Kafka's Java client would otherwise split a customer
+  // over two partitions, whose folds run in no defined order.
   static absl::StatusOr<std::unique_ptr<PartitionProjector>> Create(
       infra::ProjectionStore* store, int32_t partition,
-      size_t cache_customers = kDefaultCacheCustomers);
+      size_t cache_customers = kDefaultCacheCustomers,
+      int32_t partition_count = 0);
 
   PartitionProjector(const PartitionProjector&) = delete;
   PartitionProjector& operator=(const PartitionProjector&) = delete;
@@ -71,7 +75,7 @@ class PartitionProjector {
   };
 
   PartitionProjector(infra::ProjectionStore* store, int32_t partition,
-                     size_t cache_customers);
+                     size_t cache_customers, int32_t partition_count);
 
   // Decodes, validates, deduplicates and folds one record, adding its rows
   // to `batch`.
@@ -86,6 +90,7 @@ class PartitionProjector {
   infra::ProjectionStore* const store_;
   const int32_t partition_;
   const size_t cache_customers_;
+  const int32_t partition_count_;  // 0: keys are not checked
   store::v1::PartitionProgress progress_;
   absl::flat_hash_map<std::string, CachedCustomer> cache_;
   // Dedup keys written by the batch in progress (not yet readable from the

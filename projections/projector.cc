@@ -20,7 +20,7 @@ absl::Status Projector::Start() {
   for (int32_t p = 0; p < count; ++p) {
     KEHU_ASSIGN_OR_RETURN(
         auto partition,
-        PartitionProjector::Create(store_, p, options_.cache_customers));
+        PartitionProjector::Create(store_, p, options_.cache_customers, count));
     {
       absl::MutexLock lock(&mu_);
       progress_[p] = partition->progress();

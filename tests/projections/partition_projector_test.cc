@@ -1,6 +1,7 @@
 #include "projections/partition_projector.h"
 
 #include "gtest/gtest.h"
+#include "infra/murmur2.h"
 #include "infra/rocks_status.h"
 #include "infra/store_schema.h"
 #include "tests/projections/event_builders.h"
@@ -184,6 +185,28 @@ TEST_F(PartitionProjectorTest, TimelineKeepsEveryFoldedEvent) {
   }
   EXPECT_EQ(values, (std::vector<std::string>{e1.SerializeAsString(),
                                               e2.SerializeAsString()}));
+}
+
+TEST_F(PartitionProjectorTest,
+       RecordInAnotherCustomersPartitionIsDeadLettered) {
+  // Partition 0 of 4: find a customer murmur2 puts there, and one it does not.
+  std::string here, elsewhere;
+  for (int i = 0; here.empty() || elsewhere.empty(); ++i) {
+    const std::string id = "C" + std::to_string(i);
+    (infra::PartitionForKey(id, 4) == 0 ? here : elsewhere) = id;
+  }
+  ASSERT_OK_AND_ASSIGN(
+      auto checked,
+      PartitionProjector::Create(
+          store_.get(), 0, PartitionProjector::kDefaultCacheCustomers, 4));
+  ASSERT_OK(checked->Process({Record(Registered("e1", elsewhere, 0)),
+                              Record(Registered("e2", here, 0))}));
+  auto letters = DeadLetters();
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].key(), elsewhere);
+  EXPECT_EQ(letters[0].field(), "customer_id");
+  EXPECT_NE(letters[0].reason().find("murmur2"), std::string::npos);
+  EXPECT_EQ(Customer(here).counts().registrations(), 1);
 }
 
 }  // namespace
