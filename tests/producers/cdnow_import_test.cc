@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "gtest/gtest.h"
 #include "infra/event_validation.h"
+#include "tests/testing/shared_data.h"
 #include "tests/testing/status_matchers.h"
 
 namespace kehu::producers {
@@ -14,23 +15,8 @@ namespace {
 
 using events::v1::Event;
 
-// The shared data sets (../shared/data beside the clone, see
-// /work/shared/data/README.md). CMake may name the folder with
-// KEHU_SHARED_DATA; otherwise it is found from this file's own path,
-// <repo>/tests/producers/cdnow_import_test.cc (CMake compiles sources by
-// their absolute paths), as <repo>/../shared/data.
-std::string SharedDataDir() {
-#ifdef KEHU_SHARED_DATA
-  return KEHU_SHARED_DATA;
-#else
-  std::string path = __FILE__;
-  for (int i = 0; i < 3; ++i) path = path.substr(0, path.rfind('/'));
-  return path + "/../shared/data";
-#endif
-}
-
 std::string CdnowPath(const std::string& file) {
-  return SharedDataDir() + "/cdnow/" + file;
+  return testing::SharedDataPath("cdnow/" + file);
 }
 
 // The net value of an order, as the fold computes it.

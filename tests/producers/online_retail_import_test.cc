@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "infra/event_validation.h"
+#include "tests/testing/shared_data.h"
 #include "tests/testing/status_matchers.h"
 
 namespace kehu::producers {
@@ -108,7 +109,7 @@ TEST(OnlineRetailImportTest, CsvQuotesMayHoldCommasAndQuotes) {
 // a reason, and the counts match the data set's provenance notes.
 TEST(OnlineRetailImportTest, RealDataSetImportsEveryAttributableLine) {
   const std::string path =
-      std::string(KEHU_SHARED_DATA) + "/online_retail/online_retail.csv.gz";
+      testing::SharedDataPath("online_retail/online_retail.csv.gz");
   if (!std::ifstream(path).good()) GTEST_SKIP() << "no data set at " << path;
   FILE* pipe = popen(("gzip -dc '" + path + "'").c_str(), "r");
   ASSERT_NE(pipe, nullptr);

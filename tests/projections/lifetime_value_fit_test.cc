@@ -14,6 +14,7 @@
 #include "producers/cdnow_import.h"
 #include "projections/customer_fold.h"
 #include "tests/projections/event_builders.h"
+#include "tests/testing/shared_data.h"
 #include "tests/testing/status_matchers.h"
 
 namespace kehu::projections {
@@ -32,21 +33,6 @@ constexpr double kWeek = 7;
 int64_t DayUs(int year, int month, int day) {
   return absl::ToUnixMicros(
       absl::FromCivil(absl::CivilDay(year, month, day), absl::UTCTimeZone()));
-}
-
-// The shared data sets (../shared/data beside the clone, see
-// /work/shared/data/README.md). CMake may name the folder with
-// KEHU_SHARED_DATA; otherwise it is found from this file's own path,
-// <repo>/tests/projections/lifetime_value_fit_test.cc (CMake compiles
-// sources by their absolute paths), as <repo>/../shared/data.
-std::string SharedDataDir() {
-#ifdef KEHU_SHARED_DATA
-  return KEHU_SHARED_DATA;
-#else
-  std::string path = __FILE__;
-  for (int i = 0; i < 3; ++i) path = path.substr(0, path.rfind('/'));
-  return path + "/../shared/data";
-#endif
 }
 
 // ---------------------------------------------------------------------------
@@ -148,8 +134,9 @@ const std::vector<CalibrationSummary>& CdnowSample() {
   static const std::vector<CalibrationSummary>* population = [] {
     auto* summaries = new std::vector<CalibrationSummary>();
     absl::StatusOr<std::vector<events::v1::Event>> events =
-        producers::ReadCdnowFile(SharedDataDir() + "/cdnow/CDNOW_sample.txt",
-                                 producers::CdnowLayout::kSample);
+        producers::ReadCdnowFile(
+            testing::SharedDataPath("cdnow/CDNOW_sample.txt"),
+            producers::CdnowLayout::kSample);
     if (!events.ok()) {
       ADD_FAILURE() << events.status();
       return summaries;
