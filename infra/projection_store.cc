@@ -7,9 +7,33 @@
 #include "infra/status_macros.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/merge_operator.h"
 #include "rocksdb/table.h"
 
 namespace kehu::infra {
+namespace {
+
+// Adds counter rows (schema::EncodeCounters) element by element; a shorter
+// row counts as zeros where it ends.
+class AddCounters final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice& /*key*/,
+             const rocksdb::Slice* existing_value, const rocksdb::Slice& value,
+             std::string* new_value,
+             rocksdb::Logger* /*logger*/) const override {
+    std::vector<int64_t> sum = schema::DecodeCounters(
+        existing_value != nullptr ? existing_value->ToStringView() : "");
+    const std::vector<int64_t> add =
+        schema::DecodeCounters(value.ToStringView());
+    if (add.size() > sum.size()) sum.resize(add.size(), 0);
+    for (size_t i = 0; i < add.size(); ++i) sum[i] += add[i];
+    *new_value = schema::EncodeCounters(sum);
+    return true;
+  }
+  const char* Name() const override { return "kehu.AddCounters"; }
+};
+
+}  // namespace
 
 using schema::Family;
 
@@ -37,8 +61,12 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   for (int i = 0; i < schema::kFamilyCount; ++i) {
+    rocksdb::ColumnFamilyOptions family_options = cf_options;
+    if (static_cast<Family>(i) == Family::kSegments) {
+      family_options.merge_operator = std::make_shared<AddCounters>();
+    }
     descriptors.emplace_back(schema::FamilyName(static_cast<Family>(i)),
-                             cf_options);
+                             family_options);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -65,6 +93,7 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
     KEHU_RETURN_IF_ERROR(FromRocks(raw->Write(rocksdb::WriteOptions(), &init),
                                    "initialising projection store"));
     store->reporting_currency_ = options.reporting_currency;
+    store->population_ = std::make_shared<store::v1::PopulationModel>();
     return store;
   }
   KEHU_RETURN_IF_ERROR(FromRocks(s, "reading projection store schema version"));
@@ -85,6 +114,9 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
         options.reporting_currency,
         "; rebuild the store from the log to change it"));
   }
+  KEHU_ASSIGN_OR_RETURN(auto population, store->ReadPopulation());
+  store->population_ = std::make_shared<store::v1::PopulationModel>(
+      population.value_or(store::v1::PopulationModel()));
   return store;
 }
 
@@ -131,6 +163,19 @@ absl::StatusOr<store::v1::PartitionProgress> ProjectionStore::GetProgress(
 
 absl::StatusOr<std::optional<store::v1::PopulationModel>>
 ProjectionStore::GetPopulation() const {
+  auto population = this->population();
+  if (population->as_of_us() == 0) return std::nullopt;
+  return *population;
+}
+
+std::shared_ptr<const store::v1::PopulationModel> ProjectionStore::population()
+    const {
+  absl::MutexLock lock(&population_mu_);
+  return population_;
+}
+
+absl::StatusOr<std::optional<store::v1::PopulationModel>>
+ProjectionStore::ReadPopulation() const {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), family(Family::kMeta),
                                schema::kMetaPopulation, &value);
@@ -147,10 +192,13 @@ absl::Status ProjectionStore::PutPopulation(
     const store::v1::PopulationModel& population) {
   rocksdb::WriteOptions sync;
   sync.sync = true;
-  return FromRocks(
+  KEHU_RETURN_IF_ERROR(FromRocks(
       db_->Put(sync, family(Family::kMeta), schema::kMetaPopulation,
                population.SerializeAsString()),
-      "writing the population row");
+      "writing the population row"));
+  absl::MutexLock lock(&population_mu_);
+  population_ = std::make_shared<store::v1::PopulationModel>(population);
+  return absl::OkStatus();
 }
 
 absl::Status ProjectionStore::Write(rocksdb::WriteBatch* batch) {

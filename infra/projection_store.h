@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "infra/store_schema.h"
 #include "kehu/store/v1/store.pb.h"
 #include "rocksdb/db.h"
@@ -64,6 +65,9 @@ class ProjectionStore {
   // population.h); nullopt before the first.
   absl::StatusOr<std::optional<store::v1::PopulationModel>> GetPopulation()
       const;
+  // The same, from memory (kept in step by PutPopulation); an empty model
+  // (as_of_us 0) before the first fit.
+  std::shared_ptr<const store::v1::PopulationModel> population() const;
   absl::Status PutPopulation(const store::v1::PopulationModel& population);
 
   // Applies `batch` atomically.
@@ -72,8 +76,20 @@ class ProjectionStore {
   // Flushes memtables and the WAL; called on clean shutdown.
   absl::Status Flush();
 
+  // Orders updates of the segment index (projections/segment_index.h): the
+  // projectors, which update the customers they fold, hold it shared; a
+  // refresh of every customer holds it exclusively, a chunk at a time.
+  absl::Mutex& segment_mutex() const { return segment_mu_; }
+
  private:
   ProjectionStore() = default;
+  absl::StatusOr<std::optional<store::v1::PopulationModel>> ReadPopulation()
+      const;
+
+  mutable absl::Mutex population_mu_;
+  std::shared_ptr<const store::v1::PopulationModel> population_
+      ABSL_GUARDED_BY(population_mu_);
+  mutable absl::Mutex segment_mu_;
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;

@@ -1,5 +1,9 @@
 #include "infra/store_schema.h"
 
+#include <cstring>
+
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "infra/check.h"
 
 namespace kehu::infra::schema {
@@ -31,6 +35,8 @@ const char* FamilyName(Family f) {
       return "deadletter";
     case Family::kMeta:
       return "meta";
+    case Family::kSegments:
+      return "segments";
   }
   KEHU_CHECK(false);
   return "";
@@ -122,6 +128,108 @@ bool DecodeIndexKey(std::string_view key, IndexMetric* metric, int64_t* value,
   *value = static_cast<int64_t>(~DecodeFixed64BE(key.data() + 1) ^ kSignBit);
   customer_id->assign(key.substr(9));
   return true;
+}
+
+std::string StandingPrefix() { return "s"; }
+
+std::string StandingKey(std::string_view customer_id) {
+  std::string key = StandingPrefix();
+  key.append(customer_id);
+  return key;
+}
+
+std::string SegmentOrderPrefix(SegmentOrder order) {
+  std::string key = "o";
+  key.push_back(static_cast<char>(order));
+  return key;
+}
+
+std::string SegmentOrderKey(SegmentOrder order, uint64_t sort_key,
+                            std::string_view customer_id) {
+  std::string key = SegmentOrderPrefix(order);
+  PutFixed64BE(&key, sort_key);
+  key.append(customer_id);
+  return key;
+}
+
+std::string SegmentCounterPrefix(uint8_t dimension) {
+  std::string key = "c";
+  key.push_back(static_cast<char>(dimension));
+  return key;
+}
+
+std::string SegmentCounterKey(uint8_t dimension, std::string_view value) {
+  std::string key = SegmentCounterPrefix(dimension);
+  key.append(value);
+  return key;
+}
+
+std::string TransitionCounterPrefix(int32_t month) {
+  std::string key = "t";
+  PutFixed32BE(&key, static_cast<uint32_t>(month));
+  return key;
+}
+
+std::string TransitionCounterKey(int32_t month, uint8_t from, uint8_t to) {
+  std::string key = TransitionCounterPrefix(month);
+  key.push_back(static_cast<char>(from));
+  key.push_back(static_cast<char>(to));
+  return key;
+}
+
+std::string SatisfactionCounterPrefix(int32_t month) {
+  std::string key = "m";
+  PutFixed32BE(&key, static_cast<uint32_t>(month));
+  return key;
+}
+
+std::string SatisfactionCounterKey(int32_t month, SatisfactionSplit split,
+                                   std::string_view value) {
+  std::string key = SatisfactionCounterPrefix(month);
+  key.push_back(static_cast<char>(split));
+  key.append(value);
+  return key;
+}
+
+int32_t MonthOf(int64_t time_us) {
+  const absl::CivilMonth month =
+      absl::ToCivilMonth(absl::FromUnixMicros(time_us), absl::UTCTimeZone());
+  return static_cast<int32_t>(month.year() * 12 + month.month() - 1);
+}
+
+uint64_t SortableInt(int64_t v) { return static_cast<uint64_t>(v) ^ kSignBit; }
+
+uint64_t SortableDouble(double v) {
+  uint64_t bits;
+  static_assert(sizeof(bits) == sizeof(v));
+  std::memcpy(&bits, &v, sizeof(bits));
+  // Negative numbers: invert all bits; positive: set the sign bit.
+  return (bits & kSignBit) != 0 ? ~bits : bits | kSignBit;
+}
+
+std::string EncodeCounters(const std::vector<int64_t>& values) {
+  std::string out;
+  out.reserve(values.size() * 8);
+  for (int64_t v : values) {
+    auto u = static_cast<uint64_t>(v);
+    for (int i = 0; i < 8; ++i) {
+      out.push_back(static_cast<char>(u & 0xff));
+      u >>= 8;
+    }
+  }
+  return out;
+}
+
+std::vector<int64_t> DecodeCounters(std::string_view bytes) {
+  std::vector<int64_t> values(bytes.size() / 8);
+  for (size_t i = 0; i < values.size(); ++i) {
+    uint64_t u = 0;
+    for (int b = 7; b >= 0; --b) {
+      u = (u << 8) | static_cast<uint8_t>(bytes[i * 8 + b]);
+    }
+    values[i] = static_cast<int64_t>(u);
+  }
+  return values;
 }
 
 }  // namespace kehu::infra::schema

@@ -9,6 +9,19 @@
 //   dedup       len(id) id event_id               -> offset(8 BE)
 //   deadletter  partition(4 BE) offset(8 BE)      -> store.v1.DeadLetter
 //   meta        name                              -> value
+//   segments    's' id                            -> store.v1.Standing
+//               'o' order(1) key(8 BE) id         -> store.v1.Standing, less
+//                                                    its months and transitions
+//               'c' dimension(1) value            -> counters (see below)
+//               't' month(4 BE) from(1) to(1)     -> counters
+//               'm' month(4 BE) split(1) value    -> counters
+//
+// Counters are little-endian int64s, updated with RocksDB merges that add
+// them element by element (ProjectionStore registers the operator), so
+// that concurrent partitions can add to the same segment: 'c' rows hold
+// customers, window revenue and window margin of one segment; 't' rows the
+// number of lifecycle transitions from -> to in a month; 'm' rows the
+// fields of store.v1.SatisfactionFigures after `month`, in field order.
 //
 // len(id) is one byte: ids are at most 128 bytes (event_validation.h).
 #ifndef KEHU_INFRA_STORE_SCHEMA_H_
@@ -29,8 +42,9 @@ enum class Family : int {
   kDedup,
   kDeadLetter,
   kMeta,
+  kSegments,
 };
-inline constexpr int kFamilyCount = 7;
+inline constexpr int kFamilyCount = 8;
 
 // The RocksDB column family name of `f`.
 const char* FamilyName(Family f);
@@ -64,6 +78,44 @@ std::string IndexPrefix(IndexMetric metric);
 // Splits an index key; false when `key` is not one.
 bool DecodeIndexKey(std::string_view key, IndexMetric* metric, int64_t* value,
                     std::string* customer_id);
+
+// The segment index (projections/segment_index.h).
+// Orders of customer listings; the key sorts ascending.
+enum class SegmentOrder : uint8_t {
+  kCurrentValue = 1,
+  kHistoricalValue = 2,
+  kRecency = 3,
+  kSatisfaction = 4,
+  kChurnRisk = 5,
+};
+// Dimensions of the 'c' counters: the number of the kehu.query.v1.Dimension.
+// Splits of the 'm' counters.
+enum class SatisfactionSplit : uint8_t { kAll = 0, kTier = 1, kRelationship = 2 };
+
+std::string StandingKey(std::string_view customer_id);
+// Every standing key starts with this.
+std::string StandingPrefix();
+// `sort_key` is an order-preserving encoding (SortableDouble, SortableInt).
+std::string SegmentOrderKey(SegmentOrder order, uint64_t sort_key,
+                            std::string_view customer_id);
+std::string SegmentOrderPrefix(SegmentOrder order);
+std::string SegmentCounterKey(uint8_t dimension, std::string_view value);
+std::string SegmentCounterPrefix(uint8_t dimension);
+std::string TransitionCounterKey(int32_t month, uint8_t from, uint8_t to);
+// Month keys are ordered by month; a range scan covers a period.
+std::string TransitionCounterPrefix(int32_t month);
+std::string SatisfactionCounterKey(int32_t month, SatisfactionSplit split,
+                                   std::string_view value);
+std::string SatisfactionCounterPrefix(int32_t month);
+// Months as the counters count them: year * 12 + month - 1, UTC.
+int32_t MonthOf(int64_t time_us);
+// Unsigned keys that sort as the numbers do.
+uint64_t SortableInt(int64_t v);
+uint64_t SortableDouble(double v);
+
+// Counter values: int64s, little-endian.
+std::string EncodeCounters(const std::vector<int64_t>& values);
+std::vector<int64_t> DecodeCounters(std::string_view bytes);
 
 // Fixed-width big-endian integers, so that byte order is numeric order.
 void PutFixed32BE(std::string* dst, uint32_t v);

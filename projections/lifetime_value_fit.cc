@@ -354,17 +354,18 @@ absl::StatusOr<std::vector<double>> MaximizeLikelihood(
   return params;
 }
 
+// m_x may be negative (returns, sales below cost): BG/NBD does not use it,
+// and Gamma-Gamma leaves out customers whose mean value is not positive.
 absl::Status CheckSummary(const CalibrationSummary& c, size_t index) {
   const bool ok = std::isfinite(c.x) && std::isfinite(c.t_x) &&
                   std::isfinite(c.t_cal) && std::isfinite(c.m_x) && c.x >= 0 &&
                   c.x == std::floor(c.x) && c.t_x >= 0 && c.t_x <= c.t_cal &&
-                  (c.x > 0 || c.t_x == 0) && c.m_x >= 0;
+                  (c.x > 0 || c.t_x == 0);
   if (ok) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
       "customer ", index, " of the population has an impossible summary: x=",
       c.x, " t_x=", c.t_x, " t_cal=", c.t_cal, " m_x=", c.m_x,
-      " (need a whole x >= 0, 0 <= t_x <= t_cal, t_x = 0 when x = 0, "
-      "m_x >= 0)"));
+      " (need a whole x >= 0, 0 <= t_x <= t_cal, t_x = 0 when x = 0)"));
 }
 
 }  // namespace

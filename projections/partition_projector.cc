@@ -30,7 +30,8 @@ PartitionProjector::PartitionProjector(infra::ProjectionStore* store,
     : store_(store),
       partition_(partition),
       cache_customers_(cache_customers),
-      partition_count_(partition_count) {}
+      partition_count_(partition_count),
+      segments_(store) {}
 
 absl::Status PartitionProjector::Process(
     const std::vector<infra::LogRecord>& records) {
@@ -53,7 +54,18 @@ absl::Status PartitionProjector::Process(
   }
   batch.Put(store_->family(Family::kOffsets), schema::PartitionKey(partition_),
             progress_.SerializeAsString());
-  absl::Status s = store_->Write(&batch);
+  absl::Status s;
+  {
+    // The segment rows are read and written under the mutex, so that a
+    // refresh of every customer cannot slip in between.
+    absl::ReaderMutexLock lock(&store_->segment_mutex());
+    const auto population = store_->population();
+    for (CachedCustomer* customer : dirty) {
+      s = segments_.Update(customer->state, *population, &batch);
+      if (!s.ok()) break;
+    }
+    if (s.ok()) s = store_->Write(&batch);
+  }
   batch_dedup_.clear();
   if (!s.ok()) {
     // The cache now holds state the store does not: drop it, and go back to

@@ -7,7 +7,7 @@
 // an event whose event_id was already folded for the customer, and folds
 // the rest into the customer's state held in a write-back cache. Commit()
 // then writes, in ONE WriteBatch, the changed customer rows, their index
-// rows, timeline and dedup rows, dead letters, and the partition's progress
+// rows and segment-index rows (segment_index.h), timeline and dedup rows, dead letters, and the partition's progress
 // (next offset and counters). A crash therefore loses either a whole batch
 // or nothing, and the next start continues from the stored next offset.
 //
@@ -30,6 +30,7 @@
 #include "infra/event_log.h"
 #include "infra/projection_store.h"
 #include "kehu/store/v1/store.pb.h"
+#include "projections/segment_index.h"
 #include "rocksdb/write_batch.h"
 
 namespace kehu::projections {
@@ -91,6 +92,7 @@ class PartitionProjector {
   const int32_t partition_;
   const size_t cache_customers_;
   const int32_t partition_count_;  // 0: keys are not checked
+  const SegmentIndex segments_;
   store::v1::PartitionProgress progress_;
   absl::flat_hash_map<std::string, CachedCustomer> cache_;
   // Dedup keys written by the batch in progress (not yet readable from the

@@ -405,6 +405,42 @@ void EvaluateStanding(const CustomerState& state, int64_t as_of_us,
 
 }  // namespace
 
+bool CompanySatisfactionIndex(const store::v1::SatisfactionFigures& f,
+                              const AnalyticsConfig& config, double* index) {
+  const double purchases = static_cast<double>(f.purchases());
+  const double resolved_share =
+      f.complaints() > 0
+          ? std::min(1.0, static_cast<double>(f.resolutions()) / f.complaints())
+          : 1.0;
+  const double in_time_share =
+      f.resolutions() > 0
+          ? static_cast<double>(f.resolved_in_sla()) / f.resolutions()
+          : 0.0;
+  const std::vector<Part> parts = {
+      {"csat", f.csat_answers() > 0,
+       (static_cast<double>(f.csat_sum()) / std::max<int64_t>(f.csat_answers(), 1) - 1) / 4 * 100,
+       config.satisfaction_csat_weight},
+      {"nps", f.nps_answers() > 0,
+       static_cast<double>(f.nps_sum()) / std::max<int64_t>(f.nps_answers(), 1) / 10 * 100,
+       config.satisfaction_nps_weight},
+      {"complaint_rate", purchases > 0,
+       100 * std::max(0.0, 1 - f.complaints() / std::max(purchases, 1.0)),
+       config.satisfaction_complaint_rate_weight},
+      {"resolution", f.complaints() > 0 || f.resolutions() > 0,
+       100 * (0.5 * resolved_share + 0.5 * in_time_share),
+       config.satisfaction_resolution_weight},
+      {"repurchase", purchases > 0,
+       100 * f.repeat_purchases() / std::max(purchases, 1.0),
+       config.satisfaction_repurchase_weight},
+      {"returns", purchases > 0,
+       100 * (1 - f.returned_purchases() / std::max(purchases, 1.0)),
+       config.satisfaction_returns_weight},
+  };
+  google::protobuf::RepeatedPtrField<query::v1::IndexComponent> unused;
+  *index = 0;
+  return CombineIndex(parts, index, &unused);
+}
+
 void EvaluateCustomer(const CustomerState& state, absl::Time as_of,
                       const std::string& currency,
                       const store::v1::PopulationModel& population,

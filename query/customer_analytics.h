@@ -71,6 +71,15 @@ void EvaluateCustomer(const store::v1::CustomerState& state, absl::Time as_of,
                       const AnalyticsConfig& config,
                       query::v1::CustomerView* view);
 
+// The company satisfaction index of a month (or any group): the customer
+// formula applied to the pooled figures — mean CSAT and NPS answer,
+// complaints per purchase, resolution (share of the month's complaints
+// resolved, capped at 1, and share of resolutions within the SLA), share of
+// purchases that were repeat purchases, share not returned. Returns false
+// when the figures hold no component.
+bool CompanySatisfactionIndex(const store::v1::SatisfactionFigures& f,
+                              const AnalyticsConfig& config, double* index);
+
 }  // namespace kehu::query
 
 #endif  // KEHU_QUERY_CUSTOMER_ANALYTICS_H_

@@ -1,12 +1,15 @@
 #include "query/query_service.h"
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "infra/event_validation.h"
@@ -16,6 +19,7 @@
 #include "infra/status_macros.h"
 #include "infra/store_schema.h"
 #include "query/customer_view.h"
+#include "query/segment_reports.h"
 #include "rocksdb/snapshot.h"
 
 namespace kehu::query {
@@ -55,12 +59,9 @@ absl::StatusOr<IndexMetric> ToIndexMetric(query::v1::Metric metric) {
   }
 }
 
-// The population of the last `kehu fit`; empty before the first.
-absl::StatusOr<store::v1::PopulationModel> Population(
-    const infra::ProjectionStore& store) {
-  KEHU_ASSIGN_OR_RETURN(auto population, store.GetPopulation());
-  return population.value_or(store::v1::PopulationModel());
-}
+// Timeline entries one call examines at most (with a type filter, a page
+// may need to skip many).
+constexpr int64_t kMaxTimelineExamined = 10000;
 
 // The full view: the stored facts plus what is evaluated at as_of.
 query::v1::CustomerView FullView(const store::v1::CustomerState& state,
@@ -89,9 +90,7 @@ absl::Status GetCustomerView(const infra::ProjectionStore& store,
     return absl::NotFoundError(
         absl::StrCat("customer ", request.customer_id(), " not found"));
   }
-  KEHU_ASSIGN_OR_RETURN(store::v1::PopulationModel population,
-                        Population(store));
-  *response = FullView(*state, as_of, store, population, options);
+  *response = FullView(*state, as_of, store, *store.population(), options);
   return absl::OkStatus();
 }
 
@@ -125,8 +124,7 @@ absl::Status ListTopCustomers(const infra::ProjectionStore& store,
       absl::Time as_of,
       infra::ReferenceTime(request.as_of(), request.has_as_of(),
                            options.clock(), options.max_clock_skew));
-  KEHU_ASSIGN_OR_RETURN(store::v1::PopulationModel population,
-                        Population(store));
+  const auto population = store.population();
 
   const std::string prefix = infra::schema::IndexPrefix(metric);
   // The prefix is the metric's one byte, so the next byte value bounds it.
@@ -159,7 +157,7 @@ absl::Status ListTopCustomers(const infra::ProjectionStore& store,
     ranked->set_rank(++rank);
     ranked->set_value(value);
     *ranked->mutable_customer() =
-        FullView(state, as_of, store, population, options);
+        FullView(state, as_of, store, *population, options);
   }
   // Valid() == false can be an error rather than the end of the index.
   return infra::FromRocks(it->status(), "scanning customer index");
@@ -247,11 +245,108 @@ absl::Status ListDeadLetterPage(
   return infra::FromRocks(it->status(), "scanning dead letters");
 }
 
+// Timeline page tokens: "T" + the offset to continue below (8 bytes BE),
+// web-safe base64.
+std::string TimelineToken(int64_t before) {
+  std::string bytes = "T";
+  infra::schema::PutFixed64BE(&bytes, static_cast<uint64_t>(before));
+  return absl::WebSafeBase64Escape(bytes);
+}
+
+absl::StatusOr<int64_t> TimelineBefore(const std::string& token) {
+  if (token.empty()) return std::numeric_limits<int64_t>::max();
+  std::string bytes;
+  if (!absl::WebSafeBase64Unescape(token, &bytes) || bytes.size() != 9 ||
+      bytes[0] != 'T') {
+    return absl::InvalidArgumentError(
+        "page_token: malformed; pass next_page_token of an earlier response");
+  }
+  return static_cast<int64_t>(infra::schema::DecodeFixed64BE(bytes.data() + 1));
+}
+
+absl::Status ListTimeline(const infra::ProjectionStore& store,
+                          const query::v1::TimelineRequest& request,
+                          query::v1::TimelineResponse* response) {
+  KEHU_RETURN_IF_ERROR(CheckCustomerId(request.customer_id()));
+  const int32_t page_size =
+      request.page_size() == 0 ? 100 : request.page_size();
+  if (page_size < 1 || page_size > kMaxPageSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "page_size: must lie in 1..", kMaxPageSize, ", got ",
+        request.page_size()));
+  }
+  const google::protobuf::OneofDescriptor* payload =
+      events::v1::Event::descriptor()->FindOneofByName("payload");
+  absl::flat_hash_set<int> wanted;  // payload field numbers
+  for (int i = 0; i < request.event_types_size(); ++i) {
+    const google::protobuf::FieldDescriptor* field =
+        events::v1::Event::descriptor()->FindFieldByName(request.event_types(i));
+    if (field == nullptr || field->containing_oneof() != payload) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "event_types[", i, "]: unknown event type \"",
+          request.event_types(i),
+          "\"; use a payload name of kehu.events.v1.Event, such as "
+          "order_placed or complaint_filed"));
+    }
+    wanted.insert(field->number());
+  }
+  KEHU_ASSIGN_OR_RETURN(const int64_t before,
+                        TimelineBefore(request.page_token()));
+  KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::CustomerState> state,
+                        store.GetCustomer(request.customer_id()));
+  if (!state.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("customer ", request.customer_id(), " not found"));
+  }
+
+  const std::string lower =
+      infra::schema::TimelinePrefix(request.customer_id());
+  const std::string upper =
+      infra::schema::TimelineKey(request.customer_id(), before);
+  const rocksdb::Slice lower_bound(lower), upper_bound(upper);
+  rocksdb::ReadOptions read;
+  read.iterate_lower_bound = &lower_bound;
+  read.iterate_upper_bound = &upper_bound;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store.db()->NewIterator(read, store.family(Family::kTimeline)));
+  int64_t examined = 0;
+  int64_t last_offset = before;
+  for (it->SeekToLast();
+       it->Valid() && examined < kMaxTimelineExamined &&
+       response->events_size() < page_size;
+       it->Prev()) {
+    ++examined;
+    const rocksdb::Slice key = it->key();
+    last_offset = static_cast<int64_t>(
+        infra::schema::DecodeFixed64BE(key.data() + key.size() - 8));
+    query::v1::TimelineEntry entry;
+    if (!entry.mutable_event()->ParseFromArray(
+            it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat(
+          "timeline row of ", request.customer_id(), " at offset ",
+          last_offset, " does not parse"));
+    }
+    if (!wanted.empty() && !wanted.contains(entry.event().payload_case())) {
+      continue;
+    }
+    entry.mutable_position()->set_partition(state->last_partition());
+    entry.mutable_position()->set_offset(last_offset);
+    entry.mutable_position()->set_event_id(entry.event().event_id());
+    *response->add_events() = std::move(entry);
+  }
+  KEHU_RETURN_IF_ERROR(infra::FromRocks(it->status(), "scanning timeline"));
+  if (it->Valid()) response->set_next_page_token(TimelineToken(last_offset));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 QueryService::QueryService(infra::ProjectionStore* store, infra::EventLog* log,
                            QueryServiceOptions options)
-    : store_(store), log_(log), options_(std::move(options)) {}
+    : store_(store),
+      log_(log),
+      options_(std::move(options)),
+      listings_(store, options_.listing, options_.clock) {}
 
 grpc::Status QueryService::GetCustomer(
     grpc::ServerContext* context, const query::v1::GetCustomerRequest* request,
@@ -278,6 +373,35 @@ grpc::Status QueryService::ListDeadLetters(
     const query::v1::ListDeadLettersRequest* request,
     query::v1::ListDeadLettersResponse* response) {
   return infra::ToGrpcStatus(ListDeadLetterPage(*store_, *request, response));
+}
+
+grpc::Status QueryService::ListCustomers(
+    grpc::ServerContext* context,
+    const query::v1::ListCustomersRequest* request,
+    query::v1::ListCustomersResponse* response) {
+  return infra::ToGrpcStatus(listings_.List(*request, response));
+}
+
+grpc::Status QueryService::SegmentSummary(
+    grpc::ServerContext* context,
+    const query::v1::SegmentSummaryRequest* request,
+    query::v1::SegmentSummaryResponse* response) {
+  return infra::ToGrpcStatus(
+      SummarizeSegments(*store_, options_.clock(), *request, response));
+}
+
+grpc::Status QueryService::Timeline(grpc::ServerContext* context,
+                                    const query::v1::TimelineRequest* request,
+                                    query::v1::TimelineResponse* response) {
+  return infra::ToGrpcStatus(ListTimeline(*store_, *request, response));
+}
+
+grpc::Status QueryService::SatisfactionReport(
+    grpc::ServerContext* context,
+    const query::v1::SatisfactionReportRequest* request,
+    query::v1::SatisfactionReportResponse* response) {
+  return infra::ToGrpcStatus(ReportSatisfaction(
+      *store_, options_.clock(), options_.analytics, *request, response));
 }
 
 }  // namespace kehu::query

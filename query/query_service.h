@@ -10,6 +10,12 @@
 // INVALID_ARGUMENT naming the field, a missing customer NOT_FOUND, a row or
 // index key that does not decode DATA_LOSS.
 //
+// ListCustomers pages through the segment index (customer_listing.h);
+// SegmentSummary and SatisfactionReport read its counters
+// (segment_reports.h); Timeline walks the customer's rows of the `timeline`
+// family backwards from the newest. Each call examines a bounded number of
+// rows.
+//
 // GetProgress compares each partition's stored next offset with the log's
 // end offset. ListDeadLetters pages through the `deadletter` family in log
 // order; its page token is the position to continue from.
@@ -18,7 +24,8 @@
 // the methods from any number of threads at once.
 //
 // Limitations: TopCustomers returns at most 1000 customers and has no
-// paging.
+// paging; it ranks by figures to date (ListCustomers orders by the
+// standing).
 #ifndef KEHU_QUERY_QUERY_SERVICE_H_
 #define KEHU_QUERY_QUERY_SERVICE_H_
 
@@ -30,6 +37,7 @@
 #include "infra/projection_store.h"
 #include "kehu/query/v1/query.grpc.pb.h"
 #include "query/customer_analytics.h"
+#include "query/customer_listing.h"
 
 namespace kehu::query {
 
@@ -42,10 +50,10 @@ struct QueryServiceOptions {
   absl::Duration max_clock_skew = absl::Minutes(5);
   // The server's clock: the default as_of. Tests inject a fixed one.
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Bounds and lifetimes of ListCustomers listings.
+  ListingOptions listing;
 };
 
-// Largest page of a listing.
-inline constexpr int kMaxPageSize = 1000;
 
 class QueryService final : public query::v1::Query::Service {
  public:
@@ -75,10 +83,32 @@ class QueryService final : public query::v1::Query::Service {
       const query::v1::ListDeadLettersRequest* request,
       query::v1::ListDeadLettersResponse* response) override;
 
+  grpc::Status ListCustomers(grpc::ServerContext* context,
+                             const query::v1::ListCustomersRequest* request,
+                             query::v1::ListCustomersResponse* response) override;
+
+  grpc::Status SegmentSummary(
+      grpc::ServerContext* context,
+      const query::v1::SegmentSummaryRequest* request,
+      query::v1::SegmentSummaryResponse* response) override;
+
+  grpc::Status Timeline(grpc::ServerContext* context,
+                        const query::v1::TimelineRequest* request,
+                        query::v1::TimelineResponse* response) override;
+
+  grpc::Status SatisfactionReport(
+      grpc::ServerContext* context,
+      const query::v1::SatisfactionReportRequest* request,
+      query::v1::SatisfactionReportResponse* response) override;
+
+  // ListCustomers listings open now (each holds a store snapshot).
+  size_t open_listings() const { return listings_.open_listings(); }
+
  private:
   infra::ProjectionStore* const store_;  // not owned
   infra::EventLog* const log_;           // not owned
   const QueryServiceOptions options_;
+  CustomerListings listings_;
 };
 
 }  // namespace kehu::query

@@ -5,6 +5,7 @@
 #include "infra/grpc_status.h"
 #include "infra/reference_time.h"
 #include "infra/status_macros.h"
+#include "projections/segment_index.h"
 
 namespace kehu::app {
 
@@ -24,12 +25,16 @@ absl::StatusOr<admin::v1::FitResponse> AdminService::RunFit(absl::Time as_of) {
       store::v1::PopulationModel population,
       projections::MeasurePopulation(*store_, as_of, options_));
   KEHU_RETURN_IF_ERROR(store_->PutPopulation(population));
+  // Every standing moves to the new reference time and cut points.
+  KEHU_ASSIGN_OR_RETURN(const int64_t indexed,
+                        projections::SegmentIndex(store_).RefreshAll());
 
   admin::v1::FitResponse response;
   *response.mutable_as_of() =
       google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
           population.as_of_us());
   response.set_purchasing_customers(population.purchasing_customers());
+  response.set_indexed_customers(indexed);
   response.set_active_customers(population.active_customers());
   response.set_pareto_key_customers(population.pareto_key_customers());
   if (population.active_customers() > 0) {

@@ -98,6 +98,42 @@ int RunQueryProgress(const ClientOptions& options, bool wait);
 int RunQueryDeadLetters(const ClientOptions& options, int limit,
                         const std::string& page_token);
 
+// `kehu query list`: the flags as typed; lists are comma-separated enum
+// names without their prefix ("key,potential"), ranges "MIN..MAX" with
+// either side optional.
+struct ListFlags {
+  std::string tiers;
+  std::string pareto;  // "key" or "ordinary"
+  std::string stages;
+  std::string cells;
+  std::string relationships;
+  std::string regions;
+  std::string recency_score;
+  std::string frequency_score;
+  std::string monetary_score;
+  std::string churn_risk;
+  std::string satisfaction;
+  std::string open_complaints;  // "yes" or "no"
+  std::string order = "current-value";
+  bool ascending = false;
+  int limit = 20;
+  std::string page_token;
+  // Follow next_page_token to the end of the listing.
+  bool all = false;
+};
+int RunQueryList(const ClientOptions& options, const ListFlags& flags);
+// `by`: tier, pareto, stage, cell, relationship or region; `from`/`to`:
+// YYYY-MM-DD or "" for the default period.
+int RunQuerySummary(const ClientOptions& options, const std::string& by,
+                    const std::string& from, const std::string& to);
+// `types`: comma-separated payload names, "" for all.
+int RunQueryTimeline(const ClientOptions& options,
+                     const std::string& customer_id, const std::string& types,
+                     int limit, const std::string& page_token);
+// `split`: none, tier or relationship.
+int RunQuerySatisfaction(const ClientOptions& options, const std::string& split,
+                         const std::string& from, const std::string& to);
+
 }  // namespace kehu::app
 
 #endif  // KEHU_INFRA_APP_COMMANDS_H_

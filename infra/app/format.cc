@@ -197,4 +197,126 @@ std::string FormatTop(const query::v1::TopCustomersResponse& top) {
   return out;
 }
 
+namespace {
+
+std::string Stage(query::v1::LifecycleStage stage) {
+  return ShortEnumName(query::v1::LifecycleStage_Name(stage),
+                       "LIFECYCLE_STAGE_");
+}
+
+std::string Optional(bool has, double value, const char* format) {
+  return has ? absl::StrFormat(format, value) : std::string("-");
+}
+
+}  // namespace
+
+std::string FormatCustomerList(const query::v1::ListCustomersResponse& list,
+                               const std::string& currency) {
+  std::string out = absl::StrFormat(
+      "%-14s %-20s %-10s %-10s %-8s %-5s %14s %16s %6s %6s %s\n", "customer",
+      "name", "stage", "tier", "cell", "RFM", "current value",
+      "historical value", "churn", "CSI", "last purchase");
+  for (const auto& c : list.customers()) {
+    absl::StrAppend(
+        &out,
+        absl::StrFormat(
+            "%-14s %-20s %-10s %-10s %-8s %d%d%d   %14s %16s %6s %6s %s\n",
+            c.customer_id(), c.name().substr(0, 20), Stage(c.stage()),
+            ShortEnumName(query::v1::PyramidTier_Name(c.pyramid_tier()),
+                          "PYRAMID_TIER_"),
+            ShortEnumName(query::v1::ValueMatrixCell_Name(c.matrix_cell()),
+                          "VALUE_MATRIX_CELL_"),
+            c.recency_score(), c.frequency_score(), c.monetary_score(),
+            c.has_current_value()
+                ? FormatMoney(static_cast<int64_t>(c.current_value_minor()),
+                              currency)
+                : "-",
+            FormatMoney(c.historical_value_minor(), currency),
+            Optional(c.has_churn_risk(), c.churn_risk(), "%.2f"),
+            Optional(c.has_satisfaction(), c.satisfaction(), "%.0f"),
+            FormatDate(c.last_purchase_at())));
+  }
+  absl::StrAppend(&out, list.customers_size(), " customers (",
+                  list.examined(), " index entries examined)\n");
+  if (!list.next_page_token().empty()) {
+    absl::StrAppend(&out, "more: --page-token ", list.next_page_token(), "\n");
+  }
+  return out;
+}
+
+std::string FormatSegmentSummary(const query::v1::SegmentSummaryResponse& s) {
+  std::string out = absl::StrFormat("%-16s %10s %7s %18s %7s %18s %7s\n",
+                                    "segment", "customers", "share", "revenue",
+                                    "share", "margin", "share");
+  for (const auto& seg : s.segments()) {
+    absl::StrAppend(
+        &out, absl::StrFormat(
+                  "%-16s %10d %6.1f%% %18s %6.1f%% %18s %6.1f%%\n",
+                  seg.value(), seg.customers(), 100 * seg.customer_share(),
+                  FormatMoney(seg.revenue_minor(), s.currency()),
+                  100 * seg.revenue_share(),
+                  FormatMoney(seg.margin_minor(), s.currency()),
+                  100 * seg.margin_share()));
+  }
+  absl::StrAppend(
+      &out, absl::StrFormat("%-16s %10d %7s %18s %7s %18s\n", "all",
+                            s.customers(), "",
+                            FormatMoney(s.revenue_minor(), s.currency()), "",
+                            FormatMoney(s.margin_minor(), s.currency())));
+  absl::StrAppend(&out, "\nlifecycle transitions ", s.from_month(), " .. ",
+                  s.to_month(), ":\n");
+  if (s.transitions().empty()) absl::StrAppend(&out, "  none\n");
+  for (const auto& t : s.transitions()) {
+    absl::StrAppend(&out, absl::StrFormat("  %-10s -> %-10s %10d\n",
+                                          Stage(t.from()), Stage(t.to()),
+                                          t.count()));
+  }
+  return out;
+}
+
+std::string FormatTimeline(const query::v1::TimelineResponse& timeline) {
+  std::string out;
+  for (const auto& e : timeline.events()) {
+    const auto& event = e.event();
+    const auto* field = event.GetDescriptor()->FindFieldByNumber(
+        static_cast<int>(event.payload_case()));
+    absl::StrAppend(
+        &out,
+        absl::StrFormat(
+            "%s  %-20s %-36s %s:%d\n",
+            absl::FormatTime("%Y-%m-%d %H:%M:%S",
+                             absl::FromUnixSeconds(event.occurred_at().seconds()),
+                             absl::UTCTimeZone()),
+            field != nullptr ? field->name() : "?", event.event_id(),
+            event.source(), e.position().offset()));
+  }
+  if (timeline.events().empty()) absl::StrAppend(&out, "no events\n");
+  if (!timeline.next_page_token().empty()) {
+    absl::StrAppend(&out, "more: --page-token ", timeline.next_page_token(),
+                    "\n");
+  }
+  return out;
+}
+
+std::string FormatSatisfaction(
+    const query::v1::SatisfactionReportResponse& report) {
+  std::string out = absl::StrFormat(
+      "%-7s %-16s %6s %7s %6s %6s %6s %10s %8s %10s\n", "month", "group",
+      "CSI", "NPS", "(n)", "CSAT", "(n)", "compl/ord", "(n)", "resolve h");
+  for (const auto& m : report.months()) {
+    absl::StrAppend(
+        &out,
+        absl::StrFormat(
+            "%-7s %-16s %6s %7s %6d %6s %6d %10s %8d %10s\n", m.month(),
+            m.group(), Optional(m.has_csi(), m.csi(), "%.1f"),
+            Optional(m.nps_answers() > 0, m.nps(), "%+.1f"), m.nps_answers(),
+            Optional(m.csat_answers() > 0, m.csat_mean(), "%.2f"),
+            m.csat_answers(),
+            Optional(m.purchases() > 0, m.complaint_rate(), "%.3f"),
+            m.complaints(),
+            Optional(m.resolutions() > 0, m.mean_resolution_hours(), "%.1f")));
+  }
+  return out;
+}
+
 }  // namespace kehu::app

@@ -26,6 +26,16 @@ std::string ShortEnumName(const std::string& full_name,
 std::string FormatCustomer(const query::v1::CustomerView& view);
 // A table of ranked customers.
 std::string FormatTop(const query::v1::TopCustomersResponse& top);
+// A table of listed customers, money in `currency`.
+std::string FormatCustomerList(const query::v1::ListCustomersResponse& list,
+                               const std::string& currency);
+// The segments with their shares, then the transitions of the period.
+std::string FormatSegmentSummary(const query::v1::SegmentSummaryResponse& s);
+// One line per event, newest first.
+std::string FormatTimeline(const query::v1::TimelineResponse& timeline);
+// One line per month (and group).
+std::string FormatSatisfaction(
+    const query::v1::SatisfactionReportResponse& report);
 
 }  // namespace kehu::app
 

@@ -198,9 +198,89 @@ int Main(int argc, char** argv) {
   dead_cmd->add_option("--page-token", page_token,
                        "Continue where an earlier listing stopped");
 
+  ListFlags list;
+  auto* list_cmd = query_cmd->add_subcommand(
+      "list", "The customers of a segment, in an order, a page at a time");
+  list_cmd->add_option("--tier", list.tiers,
+                       "Pyramid tiers: key,potential,regular,one_time,inactive");
+  list_cmd->add_option("--pareto", list.pareto, "key or ordinary")
+      ->check(CLI::IsMember({"key", "ordinary"}));
+  list_cmd->add_option("--stage", list.stages,
+                       "Lifecycle stages: potential,new,repeat,loyal,at_risk,"
+                       "churned,won_back");
+  list_cmd->add_option("--cell", list.cells,
+                       "Value-matrix cells: vip,maintain,improve,abandon");
+  list_cmd->add_option("--relationship", list.relationships,
+                       "retail_consumer,business,distributor,internal");
+  list_cmd->add_option("--region", list.regions, "Regions, comma-separated");
+  list_cmd->add_option("--recency-score", list.recency_score, "MIN..MAX, 1-5");
+  list_cmd->add_option("--frequency-score", list.frequency_score,
+                       "MIN..MAX, 1-5");
+  list_cmd->add_option("--monetary-score", list.monetary_score,
+                       "MIN..MAX, 1-5");
+  list_cmd->add_option("--churn-risk", list.churn_risk, "MIN..MAX, 0-1");
+  list_cmd->add_option("--satisfaction", list.satisfaction, "MIN..MAX, 0-100");
+  list_cmd->add_option("--open-complaints", list.open_complaints, "yes or no")
+      ->check(CLI::IsMember({"yes", "no"}));
+  list_cmd
+      ->add_option("--order", list.order,
+                   "current-value, historical-value, recency, satisfaction "
+                   "or churn-risk")
+      ->check(CLI::IsMember({"current-value", "historical-value", "recency",
+                             "satisfaction", "churn-risk"}))
+      ->capture_default_str();
+  list_cmd->add_flag("--ascending", list.ascending, "Lowest first");
+  list_cmd->add_option("-n,--limit", list.limit, "Page size")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  list_cmd->add_option("--page-token", list.page_token,
+                       "Continue where an earlier page stopped");
+  list_cmd->add_flag("--all", list.all, "Fetch every page");
+
+  std::string summary_by = "tier";
+  std::string from_day, to_day;
+  auto* summary_cmd = query_cmd->add_subcommand(
+      "summary", "Customers, revenue and margin per segment, and transitions");
+  summary_cmd
+      ->add_option("--by", summary_by,
+                   "tier, pareto, stage, cell, relationship or region")
+      ->check(CLI::IsMember(
+          {"tier", "pareto", "stage", "cell", "relationship", "region"}))
+      ->capture_default_str();
+  summary_cmd->add_option("--from", from_day,
+                          "First month of the transitions (YYYY-MM-DD)");
+  summary_cmd->add_option("--to", to_day,
+                          "Last month of the transitions (YYYY-MM-DD)");
+
+  std::string timeline_types;
+  int timeline_limit = 20;
+  std::string timeline_token;
+  auto* timeline_cmd = query_cmd->add_subcommand(
+      "timeline", "One customer's events, newest first");
+  timeline_cmd->add_option("customer_id", customer_id, "Customer id")
+      ->required();
+  timeline_cmd->add_option(
+      "--type", timeline_types,
+      "Payload names, comma-separated (order_placed,complaint_filed,...)");
+  timeline_cmd->add_option("-n,--limit", timeline_limit, "Page size")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  timeline_cmd->add_option("--page-token", timeline_token,
+                           "Continue where an earlier page stopped");
+
+  std::string split = "none";
+  auto* satisfaction_cmd = query_cmd->add_subcommand(
+      "satisfaction", "CSI, NPS, CSAT, complaints and resolution by month");
+  satisfaction_cmd->add_option("--split", split, "none, tier or relationship")
+      ->check(CLI::IsMember({"none", "tier", "relationship"}))
+      ->capture_default_str();
+  satisfaction_cmd->add_option("--from", from_day, "First month (YYYY-MM-DD)");
+  satisfaction_cmd->add_option("--to", to_day, "Last month (YYYY-MM-DD)");
+
   // `kehu query get C1 --server ADDR` as well as `kehu query --server ADDR get
   // C1`.
-  for (auto* sub : {get_cmd, top_cmd, progress_cmd, dead_cmd})
+  for (auto* sub : {get_cmd, top_cmd, progress_cmd, dead_cmd, list_cmd,
+                    summary_cmd, timeline_cmd, satisfaction_cmd})
     sub->fallthrough();
 
   try {
@@ -239,6 +319,15 @@ int Main(int argc, char** argv) {
   if (progress_cmd->parsed()) return RunQueryProgress(client, wait);
   if (dead_cmd->parsed())
     return RunQueryDeadLetters(client, dead_limit, page_token);
+  if (list_cmd->parsed()) return RunQueryList(client, list);
+  if (summary_cmd->parsed())
+    return RunQuerySummary(client, summary_by, from_day, to_day);
+  if (timeline_cmd->parsed()) {
+    return RunQueryTimeline(client, customer_id, timeline_types,
+                            timeline_limit, timeline_token);
+  }
+  if (satisfaction_cmd->parsed())
+    return RunQuerySatisfaction(client, split, from_day, to_day);
   return kExitError;
 }
 

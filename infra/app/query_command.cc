@@ -1,8 +1,13 @@
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
@@ -57,6 +62,73 @@ void PrintJson(const google::protobuf::Message& message) {
   // Every kehu message has a JSON form; a failure would leave json empty.
   (void)google::protobuf::util::MessageToJsonString(message, &json, print);
   std::cout << json;
+}
+
+// Parses a comma-separated list of enum names (without `prefix`, any case)
+// into `add`; false, after naming the flag and the bad name, on an unknown
+// one.
+template <typename Add>
+bool ParseEnumList(const std::string& command, const std::string& flag,
+                   const std::string& text,
+                   const google::protobuf::EnumDescriptor* type,
+                   const std::string& prefix, Add add) {
+  if (text.empty()) return true;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    std::string name = absl::AsciiStrToUpper(
+        absl::StripAsciiWhitespace(std::string(part)));
+    std::replace(name.begin(), name.end(), '-', '_');
+    const auto* value = type->FindValueByName(prefix + name);
+    if (value == nullptr || value->number() == 0) {
+      std::cerr << "kehu query " << command << ": " << flag << ": unknown \""
+                << std::string(part) << "\"; one of:";
+      for (int i = 1; i < type->value_count(); ++i) {
+        std::cerr << " "
+                  << absl::AsciiStrToLower(
+                         type->value(i)->name().substr(prefix.size()));
+      }
+      std::cerr << "\n";
+      return false;
+    }
+    add(value->number());
+  }
+  return true;
+}
+
+// Parses "MIN..MAX" (either side may be empty) into `range`.
+template <typename Range>
+bool ParseRange(const std::string& command, const std::string& flag,
+                const std::string& text, Range* range) {
+  if (text.empty()) return true;
+  const size_t dots = text.find("..");
+  double min = 0, max = 0;
+  const std::string lo = dots == std::string::npos ? "" : text.substr(0, dots);
+  const std::string hi =
+      dots == std::string::npos ? "" : text.substr(dots + 2);
+  if (dots == std::string::npos || (lo.empty() && hi.empty()) ||
+      (!lo.empty() && !absl::SimpleAtod(lo, &min)) ||
+      (!hi.empty() && !absl::SimpleAtod(hi, &max))) {
+    std::cerr << "kehu query " << command << ": " << flag
+              << ": expected MIN..MAX (either side may be left out), got \""
+              << text << "\"\n";
+    return false;
+  }
+  if (!lo.empty()) range->set_min(min);
+  if (!hi.empty()) range->set_max(max);
+  return true;
+}
+
+// Sets `ts` from a YYYY-MM-DD flag value; "" leaves it unset.
+bool SetDay(const std::string& command, const std::string& flag,
+            const std::string& text, google::protobuf::Timestamp* ts) {
+  if (text.empty()) return true;
+  absl::Time day;
+  if (!ParseDay(text, &day)) {
+    std::cerr << "kehu query " << command << ": " << flag
+              << ": expected YYYY-MM-DD, got \"" << text << "\"\n";
+    return false;
+  }
+  ts->set_seconds(absl::ToUnixSeconds(day));
+  return true;
 }
 
 }  // namespace
@@ -176,6 +248,180 @@ int RunQueryDeadLetters(const ClientOptions& options, int limit,
   }
   if (!response.next_page_token().empty()) {
     std::cout << "more: --page-token " << response.next_page_token() << "\n";
+  }
+  return kExitOk;
+}
+
+int RunQueryList(const ClientOptions& options, const ListFlags& flags) {
+  const std::string cmd = "list";
+  query::v1::ListCustomersRequest request;
+  query::v1::CustomerFilter* f = request.mutable_filter();
+  const bool parsed =
+      ParseEnumList(cmd, "--tier", flags.tiers,
+                    query::v1::PyramidTier_descriptor(), "PYRAMID_TIER_",
+                    [&](int v) {
+                      f->add_pyramid_tiers(
+                          static_cast<query::v1::PyramidTier>(v));
+                    }) &&
+      ParseEnumList(cmd, "--stage", flags.stages,
+                    query::v1::LifecycleStage_descriptor(), "LIFECYCLE_STAGE_",
+                    [&](int v) {
+                      f->add_stages(static_cast<query::v1::LifecycleStage>(v));
+                    }) &&
+      ParseEnumList(cmd, "--cell", flags.cells,
+                    query::v1::ValueMatrixCell_descriptor(),
+                    "VALUE_MATRIX_CELL_",
+                    [&](int v) {
+                      f->add_matrix_cells(
+                          static_cast<query::v1::ValueMatrixCell>(v));
+                    }) &&
+      ParseEnumList(cmd, "--relationship", flags.relationships,
+                    events::v1::RelationshipType_descriptor(),
+                    "RELATIONSHIP_TYPE_",
+                    [&](int v) {
+                      f->add_relationship_types(
+                          static_cast<events::v1::RelationshipType>(v));
+                    }) &&
+      ParseRange(cmd, "--recency-score", flags.recency_score,
+                 f->mutable_recency_score()) &&
+      ParseRange(cmd, "--frequency-score", flags.frequency_score,
+                 f->mutable_frequency_score()) &&
+      ParseRange(cmd, "--monetary-score", flags.monetary_score,
+                 f->mutable_monetary_score()) &&
+      ParseRange(cmd, "--churn-risk", flags.churn_risk,
+                 f->mutable_churn_risk()) &&
+      ParseRange(cmd, "--satisfaction", flags.satisfaction,
+                 f->mutable_satisfaction());
+  if (!parsed) return kExitError;
+  if (!flags.regions.empty()) {
+    for (absl::string_view r : absl::StrSplit(flags.regions, ',')) {
+      f->add_regions(std::string(r));
+    }
+  }
+  if (!flags.pareto.empty()) f->set_pareto_key(flags.pareto == "key");
+  if (!flags.open_complaints.empty()) {
+    f->set_has_open_complaints(flags.open_complaints == "yes");
+  }
+  static const std::pair<const char*, query::v1::CustomerOrder> kOrders[] = {
+      {"current-value", query::v1::CUSTOMER_ORDER_CURRENT_VALUE},
+      {"historical-value", query::v1::CUSTOMER_ORDER_HISTORICAL_VALUE},
+      {"recency", query::v1::CUSTOMER_ORDER_RECENCY},
+      {"satisfaction", query::v1::CUSTOMER_ORDER_SATISFACTION},
+      {"churn-risk", query::v1::CUSTOMER_ORDER_CHURN_RISK},
+  };
+  for (const auto& [name, order] : kOrders) {
+    if (flags.order == name) request.set_order(order);
+  }
+  request.set_ascending(flags.ascending);
+  request.set_page_size(flags.limit);
+  request.set_page_token(flags.page_token);
+
+  auto stub = Connect(options);
+  query::v1::ListCustomersResponse all;
+  while (true) {
+    grpc::ClientContext context;
+    SetDeadline(&context, options);
+    query::v1::ListCustomersResponse response;
+    grpc::Status s = stub->ListCustomers(&context, request, &response);
+    if (!s.ok()) return Fail(cmd, options, s);
+    all.mutable_customers()->MergeFrom(response.customers());
+    all.set_examined(all.examined() + response.examined());
+    all.set_currency(response.currency());
+    all.set_next_page_token(response.next_page_token());
+    if (!flags.all || response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  if (options.json) {
+    PrintJson(all);
+  } else {
+    std::cout << FormatCustomerList(all, all.currency());
+  }
+  return kExitOk;
+}
+
+int RunQuerySummary(const ClientOptions& options, const std::string& by,
+                    const std::string& from, const std::string& to) {
+  static const std::pair<const char*, query::v1::Dimension> kDimensions[] = {
+      {"tier", query::v1::DIMENSION_PYRAMID_TIER},
+      {"pareto", query::v1::DIMENSION_PARETO},
+      {"stage", query::v1::DIMENSION_LIFECYCLE_STAGE},
+      {"cell", query::v1::DIMENSION_MATRIX_CELL},
+      {"relationship", query::v1::DIMENSION_RELATIONSHIP_TYPE},
+      {"region", query::v1::DIMENSION_REGION},
+  };
+  query::v1::SegmentSummaryRequest request;
+  for (const auto& [name, dimension] : kDimensions) {
+    if (by == name) request.set_dimension(dimension);
+  }
+  if (!SetDay("summary", "--from", from, request.mutable_from()) ||
+      !SetDay("summary", "--to", to, request.mutable_to())) {
+    return kExitError;
+  }
+  if (from.empty()) request.clear_from();
+  if (to.empty()) request.clear_to();
+  auto stub = Connect(options);
+  grpc::ClientContext context;
+  SetDeadline(&context, options);
+  query::v1::SegmentSummaryResponse response;
+  grpc::Status s = stub->SegmentSummary(&context, request, &response);
+  if (!s.ok()) return Fail("summary", options, s);
+  if (options.json) {
+    PrintJson(response);
+  } else {
+    std::cout << FormatSegmentSummary(response);
+  }
+  return kExitOk;
+}
+
+int RunQueryTimeline(const ClientOptions& options,
+                     const std::string& customer_id, const std::string& types,
+                     int limit, const std::string& page_token) {
+  query::v1::TimelineRequest request;
+  request.set_customer_id(customer_id);
+  if (!types.empty()) {
+    for (absl::string_view t : absl::StrSplit(types, ',')) {
+      request.add_event_types(std::string(t));
+    }
+  }
+  request.set_page_size(limit);
+  request.set_page_token(page_token);
+  auto stub = Connect(options);
+  grpc::ClientContext context;
+  SetDeadline(&context, options);
+  query::v1::TimelineResponse response;
+  grpc::Status s = stub->Timeline(&context, request, &response);
+  if (!s.ok()) return Fail("timeline", options, s);
+  if (options.json) {
+    PrintJson(response);
+  } else {
+    std::cout << FormatTimeline(response);
+  }
+  return kExitOk;
+}
+
+int RunQuerySatisfaction(const ClientOptions& options, const std::string& split,
+                         const std::string& from, const std::string& to) {
+  query::v1::SatisfactionReportRequest request;
+  if (split == "tier") request.set_split(query::v1::REPORT_SPLIT_PYRAMID_TIER);
+  if (split == "relationship") {
+    request.set_split(query::v1::REPORT_SPLIT_RELATIONSHIP_TYPE);
+  }
+  if (!SetDay("satisfaction", "--from", from, request.mutable_from()) ||
+      !SetDay("satisfaction", "--to", to, request.mutable_to())) {
+    return kExitError;
+  }
+  if (from.empty()) request.clear_from();
+  if (to.empty()) request.clear_to();
+  auto stub = Connect(options);
+  grpc::ClientContext context;
+  SetDeadline(&context, options);
+  query::v1::SatisfactionReportResponse response;
+  grpc::Status s = stub->SatisfactionReport(&context, request, &response);
+  if (!s.ok()) return Fail("satisfaction", options, s);
+  if (options.json) {
+    PrintJson(response);
+  } else {
+    std::cout << FormatSatisfaction(response);
   }
   return kExitOk;
 }

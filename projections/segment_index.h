@@ -1,0 +1,80 @@
+// SegmentIndex: the projection that listings and summaries read — where
+// each customer stands (tier, lifecycle stage, value-matrix cell, RFM
+// scores, churn risk, satisfaction, values), ordered five ways, plus
+// counters per segment, per month of lifecycle transitions and per month of
+// satisfaction figures. Layout in infra/store_schema.h (`segments` family).
+//
+// Operation: a customer's standing is their view (query/customer_analytics.h,
+// the same code GetCustomer runs) evaluated at the standing time — the later
+// of the customer's last event and the reference time of the stored
+// population — so it is a function of the log and the population alone.
+// The projector updates the standing of every customer it folds in the
+// same WriteBatch as their state (Update); after each population step
+// (`kehu fit`) RefreshAll re-evaluates every customer at the new reference
+// time. Each update reads the customer's previous standing row and writes
+// the difference: order keys move, and counters get merges that take back
+// the old contribution and add the new one, so a segment's counters are
+// always the sum over the customers that stand in it.
+//
+// Concurrency: Update() must run under store->segment_mutex() held shared
+// (projectors of different partitions update different customers);
+// RefreshAll() takes it exclusively, a chunk of customers at a time, so
+// folding goes on between chunks.
+//
+// Limitations: standings age between events and fits — a customer who
+// stays silent slides towards churned in GetCustomer at once, in the index
+// at the next fit (by default daily).
+#ifndef KEHU_PROJECTIONS_SEGMENT_INDEX_H_
+#define KEHU_PROJECTIONS_SEGMENT_INDEX_H_
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "infra/projection_store.h"
+#include "kehu/store/v1/store.pb.h"
+#include "query/customer_analytics.h"
+#include "rocksdb/write_batch.h"
+
+namespace kehu::projections {
+
+class SegmentIndex {
+ public:
+  // REQUIRES: `store` outlives the index. `config` must be the one the
+  // query service evaluates views with.
+  explicit SegmentIndex(infra::ProjectionStore* store,
+                        query::AnalyticsConfig config = {});
+
+  // Where `state` stands against `population`, at the standing time.
+  store::v1::Standing Evaluate(const store::v1::CustomerState& state,
+                               const store::v1::PopulationModel& population)
+      const;
+
+  // Adds to `batch` what moves the index from `old` (nullptr: the customer
+  // was not indexed) to `now`.
+  void Write(const store::v1::Standing* old, const store::v1::Standing& now,
+             rocksdb::WriteBatch* batch) const;
+
+  // The customer's standing row; nullopt when not indexed.
+  absl::StatusOr<std::optional<store::v1::Standing>> Get(
+      std::string_view customer_id) const;
+
+  // Evaluate, read the previous row, Write. REQUIRES: the caller holds
+  // store->segment_mutex() (shared is enough) until `batch` is written.
+  absl::Status Update(const store::v1::CustomerState& state,
+                      const store::v1::PopulationModel& population,
+                      rocksdb::WriteBatch* batch) const;
+
+  // Re-evaluates every customer against the stored population; returns how
+  // many were evaluated.
+  absl::StatusOr<int64_t> RefreshAll() const;
+
+ private:
+  infra::ProjectionStore* const store_;  // not owned
+  const query::AnalyticsConfig config_;
+};
+
+}  // namespace kehu::projections
+
+#endif  // KEHU_PROJECTIONS_SEGMENT_INDEX_H_
