@@ -314,13 +314,15 @@ def _is_map(field):
           field.message_type.GetOptions().map_entry)
 
 
-def _field_line(field):
+def _field_line(field, proto3_optional=False):
   if _is_map(field):
     key, value = (field.message_type.fields_by_name["key"],
                   field.message_type.fields_by_name["value"])
     kind = f"map<{_type_name(key)}, {_type_name(value)}>"
   elif field.label == descriptor.FieldDescriptor.LABEL_REPEATED:
     kind = f"repeated {_type_name(field)}"
+  elif proto3_optional:
+    kind = f"optional {_type_name(field)}"
   else:
     kind = _type_name(field)
   json_name = ""
@@ -332,20 +334,22 @@ def _field_line(field):
 def _message_lines(message, indent=""):
   lines = [f"{indent}message {message.name} {{"]
   inner = indent + "  "
+  # A proto3 `optional` field sits in a oneof of its own that the .proto
+  # does not show; only the DescriptorProto tells which.
+  proto = descriptor_pb2.DescriptorProto()
+  message.CopyToProto(proto)
+  optional = {f.name for f in proto.field if f.proto3_optional}
   in_oneof = None
   for field in message.fields:
-    oneof = field.containing_oneof
-    # A proto3 `optional` field is a oneof of its own, named _FIELD.
-    if oneof is not None and len(oneof.fields) == 1 and oneof.name == (
-        "_" + field.name):
-      oneof = None
+    oneof = None if field.name in optional else field.containing_oneof
     if oneof is not in_oneof:
       if in_oneof is not None:
         lines.append(f"{inner}}}")
       if oneof is not None:
         lines.append(f"{inner}oneof {oneof.name} {{")
       in_oneof = oneof
-    lines.append(f"{inner}{'  ' if oneof else ''}{_field_line(field)}")
+    lines.append(f"{inner}{'  ' if oneof else ''}"
+                 f"{_field_line(field, field.name in optional)}")
   if in_oneof is not None:
     lines.append(f"{inner}}}")
   for nested in message.nested_types:
@@ -583,6 +587,10 @@ def main(argv):
     return 2
   except RpcFailure as e:
     print(f"{PROG}: {e}", file=sys.stderr)
+    return 1
+  except BrokenPipeError:
+    # The reader went away (`... | head`): stop quietly, as cat would.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 1
   return 0
 
