@@ -12,6 +12,9 @@ packages=(
   librdkafka-dev
   libcli11-dev
   libgtest-dev libgmock-dev
+  # infra/scripts/grpc_call.py, the generic client over server reflection
+  python3-grpcio    # gRPC for Python: channels and calls
+  python3-protobuf  # descriptor pool, message factory, JSON mapping
 )
 
 missing=()
