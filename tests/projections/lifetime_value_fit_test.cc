@@ -249,6 +249,18 @@ TEST(LifetimeValueFitTest, GammaGammaIsScaleFree) {
   EXPECT_NEAR(fit.gamma(), cents.gamma() / 100, 1e-4 * cents.gamma() / 100);
 }
 
+TEST(LifetimeValueFitTest, ANegativeMeanValueDoesNotStopEitherFit) {
+  // A customer whose repeat purchases lost money (returns, sales below
+  // cost): BG/NBD counts the transactions, Gamma-Gamma leaves them out.
+  std::vector<CalibrationSummary> population = CdnowSample();
+  ASSERT_OK_AND_ASSIGN(GammaGammaParameters without,
+                       FitGammaGamma(population));
+  population.push_back({1, 9.7, 19.6, -36});
+  ASSERT_OK(FitBgNbd(population).status());
+  ASSERT_OK_AND_ASSIGN(GammaGammaParameters with, FitGammaGamma(population));
+  EXPECT_EQ(with.SerializeAsString(), without.SerializeAsString());
+}
+
 // ---------------------------------------------------------------------------
 // Errors
 
