@@ -17,41 +17,10 @@ using ::testing::Not;
 using testing::Subprocess;
 using testing::TempDir;
 
-// What a finished program left behind.
-struct Finished {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using testing::Finished;
 
-// Quotes `arg` for /bin/sh, whatever it holds.
-std::string ShellQuote(const std::string& arg) {
-  std::string quoted = "'";
-  for (char c : arg) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
-
-// Runs `argv` to its end with its standard output kept (Subprocess discards
-// it, so it goes to a file through the shell).
 Finished RunProgram(const std::vector<std::string>& argv) {
-  TempDir dir;
-  std::string command;
-  for (const auto& a : argv) command += ShellQuote(a) + " ";
-  command += "> " + ShellQuote(dir.Sub("stdout"));
-  Subprocess program({"/bin/sh", "-c", command});
-  Finished run;
-  run.code = program.Wait();
-  run.err = program.stderr_text();
-  std::stringstream text;
-  text << std::ifstream(dir.Sub("stdout")).rdbuf();
-  run.out = text.str();
-  return run;
+  return testing::RunToEnd(argv);
 }
 
 // A customer registered and with one order, as the NDJSON `kehu produce`

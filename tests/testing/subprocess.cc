@@ -5,7 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "infra/check.h"
+#include "tests/testing/temp_dir.h"
 
 namespace kehu::testing {
 
@@ -73,6 +77,39 @@ int Subprocess::Wait() {
   pid_ = -1;
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WEXITSTATUS(status);
+}
+
+namespace {
+
+// Quotes `arg` for /bin/sh, whatever it holds.
+std::string ShellQuote(const std::string& arg) {
+  std::string quoted = "'";
+  for (char c : arg) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "'";
+}
+
+}  // namespace
+
+Finished RunToEnd(const std::vector<std::string>& argv) {
+  // Subprocess discards stdout, so it goes to a file through the shell.
+  TempDir dir;
+  std::string command;
+  for (const auto& a : argv) command += ShellQuote(a) + " ";
+  command += "> " + ShellQuote(dir.Sub("stdout"));
+  Subprocess program({"/bin/sh", "-c", command});
+  Finished run;
+  run.code = program.Wait();
+  run.err = program.stderr_text();
+  std::stringstream text;
+  text << std::ifstream(dir.Sub("stdout")).rdbuf();
+  run.out = text.str();
+  return run;
 }
 
 }  // namespace kehu::testing

@@ -38,6 +38,16 @@ class Subprocess {
   size_t scanned_ = 0;
 };
 
+// What a program run to its end left behind.
+struct Finished {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv` to its end, keeping its stdout and stderr.
+Finished RunToEnd(const std::vector<std::string>& argv);
+
 }  // namespace kehu::testing
 
 #endif  // KEHU_TESTS_TESTING_SUBPROCESS_H_
