@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "infra/app/client_channel.h"
 #include "infra/app/server.h"
 #include "producers/simulator.h"
 
@@ -29,6 +30,8 @@ int RunSimulate(const producers::SimulatorOptions& options,
 struct ProduceOptions {
   // Ingest server address.
   std::string server = "127.0.0.1:50051";
+  // Token and TLS of the channel to `server`.
+  ClientSecurity security;
   // When set (bootstrap.servers), events go straight to this Kafka cluster's
   // topic `kafka_topic` instead of through a server: each is validated as
   // the ingest API would, then produced with key = customer_id and value =
@@ -77,6 +80,8 @@ int RunImport(const std::string& kind, const std::string& input,
 
 struct ClientOptions {
   std::string server = "127.0.0.1:50051";
+  // Token and TLS of the channel to `server`.
+  ClientSecurity security;
   // Protobuf's canonical JSON instead of a table.
   bool json = false;
   absl::Duration timeout = absl::Seconds(10);
