@@ -20,7 +20,9 @@ inline constexpr int kExitError = 1;
 // `produce` finished, but some events were rejected.
 inline constexpr int kExitSomeRejected = 2;
 
-// Runs the server until SIGINT or SIGTERM, then shuts down cleanly.
+// Runs the server until SIGINT or SIGTERM, then shuts down cleanly. With
+// options.security.insecure on a non-loopback address, first prints a
+// warning.
 int RunServe(const ServerOptions& options);
 
 // Writes the simulated workload as NDJSON to `output` ("-" = stdout).

@@ -37,8 +37,23 @@ int Main(int argc, char** argv) {
       "query");
   serve_cmd->add_option("--data", serve.data_dir, "Data directory")
       ->capture_default_str();
-  serve_cmd->add_option("--listen", serve.listen, "gRPC listen address")
+  serve_cmd
+      ->add_option("--listen", serve.listen,
+                   "gRPC listen address; beyond loopback it needs TLS and "
+                   "--tokens, or --insecure")
       ->capture_default_str();
+  serve_cmd->add_option("--tls-cert", serve.security.tls_cert_file,
+                        "PEM certificate chain: serve TLS (with --tls-key)");
+  serve_cmd->add_option("--tls-key", serve.security.tls_key_file,
+                        "PEM private key of --tls-cert");
+  serve_cmd->add_option("--tls-client-ca", serve.security.tls_client_ca_file,
+                        "PEM CA certificates: require client certificates "
+                        "they signed");
+  serve_cmd->add_option("--tokens", serve.security.tokens_file,
+                        "Bearer token file, one NAME SCOPES TOKEN per line "
+                        "(scopes: ingest,query,admin)");
+  serve_cmd->add_flag("--insecure", serve.security.insecure,
+                      "Allow a non-loopback --listen without TLS and tokens");
   serve_cmd
       ->add_option("--partitions", serve.partitions, "Partitions of a new log")
       ->check(CLI::Range(1, 1024))

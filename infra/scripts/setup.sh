@@ -12,6 +12,7 @@ packages=(
   librdkafka-dev
   libcli11-dev
   libgtest-dev libgmock-dev
+  openssl
 )
 
 missing=()
