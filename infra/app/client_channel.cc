@@ -12,6 +12,7 @@
 #include "grpcpp/support/channel_arguments.h"
 #include "grpcpp/support/client_interceptor.h"
 #include "infra/app/read_file.h"
+#include "infra/app/server.h"
 
 namespace kehu::app {
 namespace {
@@ -142,6 +143,7 @@ std::shared_ptr<grpc::Channel> MakeClientChannel(
     credentials = grpc::SslCredentials(ssl);
   }
   grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   std::vector<
       std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
       interceptors;

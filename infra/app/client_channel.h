@@ -10,7 +10,9 @@
 // cannot fail: with a CA the channel speaks TLS and verifies the server's
 // certificate against that CA (the certificate must name the host of
 // --server, e.g. IP 127.0.0.1 or DNS localhost); with a token, every call
-// carries the metadata "authorization: Bearer TOKEN".
+// carries the metadata "authorization: Bearer TOKEN". The channel accepts
+// responses up to kMaxMessageBytes (server.h), as large as the server
+// sends.
 //
 // Concurrency: the channel is thread-safe and may be shared by many stubs.
 //

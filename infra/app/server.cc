@@ -39,7 +39,8 @@ absl::Status Server::Start() {
   grpc::ServerBuilder builder;
   // Without this, a second server could bind the same port silently.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.SetMaxReceiveMessageSize(64 << 20);
+  builder.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
+  builder.SetMaxSendMessageSize(options_.max_send_message_bytes);
   builder.AddListeningPort(options_.listen, credentials, &port_);
   builder.RegisterService(ingest_.get());
   builder.RegisterService(query_.get());

@@ -25,6 +25,12 @@
 // listen address unless both TLS and tokens are configured or `insecure`
 // is set, before it opens or binds anything.
 //
+// Message sizes: the server accepts requests up to
+// max_receive_message_bytes and sends responses up to
+// max_send_message_bytes (64 MiB each by default); a larger message fails
+// that call with RESOURCE_EXHAUSTED. kehu's clients (client_channel.h)
+// accept responses of the same size.
+//
 // Concurrency: Start(), Shutdown() and Wait() from one controlling thread.
 #ifndef KEHU_INFRA_APP_SERVER_H_
 #define KEHU_INFRA_APP_SERVER_H_
@@ -50,6 +56,10 @@
 
 namespace kehu::app {
 
+// Default limit of one gRPC message, each way (gRPC's own default for
+// received messages is 4 MiB).
+inline constexpr int kMaxMessageBytes = 64 << 20;
+
 struct ServerOptions {
   // Directory holding the embedded log (log/) and the projection store
   // (store/); created if missing.
@@ -60,6 +70,9 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:50051";
   // TLS, bearer tokens and the non-loopback rule (server_security.h).
   ServerSecurityOptions security;
+  // Largest request message accepted, and largest response message sent.
+  int max_receive_message_bytes = kMaxMessageBytes;
+  int max_send_message_bytes = kMaxMessageBytes;
   // Partitions of a newly created log; an existing log keeps its own.
   int32_t partitions = 8;
   // Currency that money rankings use (fixed when the store is created).

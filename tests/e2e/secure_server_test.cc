@@ -1,7 +1,7 @@
 // End to end: the security of a real Server on loopback port 0, through
 // real gRPC clients made by the channel factory kehu's commands use —
 // bearer tokens and their scopes, TLS with a certificate made at test time
-// by the openssl command line, client certificates.
+// by the openssl command line, client certificates, message size limits.
 #include <fstream>
 
 #include "gmock/gmock.h"
@@ -238,6 +238,32 @@ TEST_F(TokenServerTest, ReflectionNeedsAnyValidToken) {
       ClientWith(kIngestToken).Generic(method, list_services, &response);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_THAT(response, HasSubstr("kehu.query.v1.Query"));
+}
+
+TEST(MessageSizeTest, RequestsAndResponsesAboveTheLimitsAreRefused) {
+  TempDir dir;
+  ServerOptions options = TestOptions(dir);
+  options.max_receive_message_bytes = 4096;
+  // Smaller than GetProgress's answer about two partitions.
+  options.max_send_message_bytes = 8;
+  Server server(options);
+  ASSERT_OK(server.Start());
+  Client client(server.address(), {});
+
+  std::vector<events::v1::Event> events;
+  for (int i = 0; i < 100; ++i) {
+    events.push_back(testing::Registered("e" + std::to_string(i),
+                                         "C" + std::to_string(i), 0, "Ada"));
+  }
+  EXPECT_EQ(client.Append(events).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  ingest::v1::AppendResponse appended;
+  grpc::Status s = client.Append({events[0]}, &appended);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(appended.accepted_count(), 1);
+
+  EXPECT_EQ(client.Progress().error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
 }
 
 // TLS with a CA, a server certificate for 127.0.0.1 and a client
