@@ -109,6 +109,8 @@ TEST(SecureCliTest, ServeRefusesAMalformedTokenFileNamingTheLine) {
 }
 
 TEST(SecureCliTest, ClientsSendTheirTokenFromAFileOrTheEnvironment) {
+  // The children inherit the environment: start without a token there.
+  unsetenv("KEHU_TOKEN");
   TempDir dir;
   app::ServerOptions options = TestOptions(dir);
   options.security.tokens_file = WriteTokens(dir);
