@@ -146,9 +146,13 @@ Standing StandingOf(const store::v1::CustomerState& state, int64_t as_of_us,
     }
   }
   if (s.has_current_value && s.has_potential_value) {
+    // At or above the median is high; nothing (zero) never is, so data
+    // without categories puts everyone on the low-potential side.
     const bool high_current =
+        s.current_value > 0 &&
         s.current_value >= population.median_current_value_minor();
     const bool high_potential =
+        s.potential_value > 0 &&
         s.potential_value >= population.median_potential_value_minor();
     s.cell =
         high_current

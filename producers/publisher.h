@@ -45,7 +45,8 @@ namespace kehu::producers {
 
 struct PublisherOptions {
   // Most events sent in one Append call. REQUIRES: positive. The server
-  // takes at most kMaxEventsPerRequest (ingest_service.h) and 4 MB per call.
+  // takes at most kMaxEventsPerRequest (ingest_service.h) and, by default,
+  // 64 MiB per call (infra/app/server.h).
   int max_batch_events = 1000;
   // Deadline of each Append call, from the moment it is sent.
   absl::Duration call_deadline = absl::Seconds(30);

@@ -289,7 +289,8 @@ void CustomerListings::Evict(absl::Time now) {
 
 absl::Status CustomerListings::List(
     const query::v1::ListCustomersRequest& request,
-    query::v1::ListCustomersResponse* response) {
+    query::v1::ListCustomersResponse* response,
+    const std::function<bool()>& cancelled) {
   const int32_t page_size =
       request.page_size() == 0 ? kDefaultPageSize : request.page_size();
   if (page_size < 1 || page_size > kMaxPageSize) {
@@ -363,7 +364,9 @@ absl::Status CustomerListings::List(
   for (; it->Valid() && examined < options_.max_examined &&
          response->customers_size() < page_size;
        step()) {
-    ++examined;
+    if (++examined % 1024 == 0 && cancelled()) {
+      return absl::CancelledError("the caller cancelled or its deadline passed");
+    }
     last_key = it->key().ToString();
     store::v1::Standing standing;
     if (!standing.ParseFromArray(it->value().data(),

@@ -67,8 +67,13 @@ class CustomerListings {
   CustomerListings(const CustomerListings&) = delete;
   CustomerListings& operator=(const CustomerListings&) = delete;
 
+  // `cancelled` is polled while scanning: true (the caller went away or
+  // its deadline passed) ends the call with CANCELLED.
   absl::Status List(const query::v1::ListCustomersRequest& request,
-                    query::v1::ListCustomersResponse* response);
+                    query::v1::ListCustomersResponse* response,
+                    const std::function<bool()>& cancelled = [] {
+                      return false;
+                    });
 
   // Listings open now (for tests and metrics).
   size_t open_listings() const;

@@ -379,7 +379,8 @@ grpc::Status QueryService::ListCustomers(
     grpc::ServerContext* context,
     const query::v1::ListCustomersRequest* request,
     query::v1::ListCustomersResponse* response) {
-  return infra::ToGrpcStatus(listings_.List(*request, response));
+  return infra::ToGrpcStatus(listings_.List(
+      *request, response, [context] { return context->IsCancelled(); }));
 }
 
 grpc::Status QueryService::SegmentSummary(

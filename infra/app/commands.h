@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "infra/app/client_channel.h"
 #include "infra/app/server.h"
 #include "producers/simulator.h"
 
@@ -19,7 +20,9 @@ inline constexpr int kExitError = 1;
 // `produce` finished, but some events were rejected.
 inline constexpr int kExitSomeRejected = 2;
 
-// Runs the server until SIGINT or SIGTERM, then shuts down cleanly.
+// Runs the server until SIGINT or SIGTERM, then shuts down cleanly. With
+// options.security.insecure on a non-loopback address, first prints a
+// warning.
 int RunServe(const ServerOptions& options);
 
 // Writes the simulated workload as NDJSON to `output` ("-" = stdout).
@@ -29,6 +32,8 @@ int RunSimulate(const producers::SimulatorOptions& options,
 struct ProduceOptions {
   // Ingest server address.
   std::string server = "127.0.0.1:50051";
+  // Token and TLS of the channel to `server`.
+  ClientSecurity security;
   // When set (bootstrap.servers), events go straight to this Kafka cluster's
   // topic `kafka_topic` instead of through a server: each is validated as
   // the ingest API would, then produced with key = customer_id and value =
@@ -77,6 +82,8 @@ int RunImport(const std::string& kind, const std::string& input,
 
 struct ClientOptions {
   std::string server = "127.0.0.1:50051";
+  // Token and TLS of the channel to `server`.
+  ClientSecurity security;
   // Protobuf's canonical JSON instead of a table.
   bool json = false;
   absl::Duration timeout = absl::Seconds(10);

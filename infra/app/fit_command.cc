@@ -1,7 +1,7 @@
 #include <iostream>
 
 #include "absl/strings/str_format.h"
-#include "grpcpp/create_channel.h"
+#include "infra/app/client_channel.h"
 #include "infra/app/commands.h"
 #include "infra/app/format.h"
 #include "kehu/admin/v1/admin.grpc.pb.h"
@@ -20,7 +20,7 @@ int RunFit(const ClientOptions& options) {
     request.mutable_as_of()->set_seconds(absl::ToUnixSeconds(as_of));
   }
   auto stub = admin::v1::Admin::NewStub(
-      grpc::CreateChannel(options.server, grpc::InsecureChannelCredentials()));
+      MakeClientChannel(options.server, options.security));
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + options.timeout));
   admin::v1::FitResponse r;

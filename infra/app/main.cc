@@ -10,6 +10,20 @@
 
 namespace {
 
+// The flags of a command that calls a kehu server (client_channel.h).
+void AddClientSecurityFlags(CLI::App* command,
+                            kehu::app::ClientSecurityOptions* options) {
+  command->add_option("--token-file", options->token_file,
+                      "File holding the bearer token (default: the "
+                      "environment variable KEHU_TOKEN)");
+  command->add_option("--tls-ca", options->tls_ca_file,
+                      "PEM CA certificate of the server: use TLS");
+  command->add_option("--tls-cert", options->tls_cert_file,
+                      "PEM client certificate (with --tls-key)");
+  command->add_option("--tls-key", options->tls_key_file,
+                      "PEM private key of --tls-cert");
+}
+
 // CLI11 reports parse errors by exception; they end here, at the edge.
 int Main(int argc, char** argv) {
   using namespace kehu::app;  // NOLINT
@@ -23,8 +37,23 @@ int Main(int argc, char** argv) {
       "query");
   serve_cmd->add_option("--data", serve.data_dir, "Data directory")
       ->capture_default_str();
-  serve_cmd->add_option("--listen", serve.listen, "gRPC listen address")
+  serve_cmd
+      ->add_option("--listen", serve.listen,
+                   "gRPC listen address; beyond loopback it needs TLS and "
+                   "--tokens, or --insecure")
       ->capture_default_str();
+  serve_cmd->add_option("--tls-cert", serve.security.tls_cert_file,
+                        "PEM certificate chain: serve TLS (with --tls-key)");
+  serve_cmd->add_option("--tls-key", serve.security.tls_key_file,
+                        "PEM private key of --tls-cert");
+  serve_cmd->add_option("--tls-client-ca", serve.security.tls_client_ca_file,
+                        "PEM CA certificates: require client certificates "
+                        "they signed");
+  serve_cmd->add_option("--tokens", serve.security.tokens_file,
+                        "Bearer token file, one NAME SCOPES TOKEN per line "
+                        "(scopes: ingest,query,admin)");
+  serve_cmd->add_flag("--insecure", serve.security.insecure,
+                      "Allow a non-loopback --listen without TLS and tokens");
   serve_cmd
       ->add_option("--partitions", serve.partitions, "Partitions of a new log")
       ->check(CLI::Range(1, 1024))
@@ -87,6 +116,9 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   produce_cmd->add_option("--kafka-config", produce.kafka_config_file,
                           "File of librdkafka properties (name=value lines)");
+  // One of produce, fit and query runs; they share the client's security.
+  kehu::app::ClientSecurityOptions client_security;
+  AddClientSecurityFlags(produce_cmd, &client_security);
 
   TopicsOptions topics;
   double topics_timeout_seconds = 30;
@@ -155,12 +187,14 @@ int Main(int argc, char** argv) {
   fit_cmd->add_option("--timeout", fit_timeout_seconds, "Seconds")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  AddClientSecurityFlags(fit_cmd, &client_security);
 
   auto* query_cmd = app.add_subcommand("query", "Ask the query service");
   query_cmd->require_subcommand(1);
   query_cmd->add_option("--server", client.server, "Query server address")
       ->capture_default_str();
   query_cmd->add_flag("--json", client.json, "Print canonical JSON");
+  AddClientSecurityFlags(query_cmd, &client_security);
   query_cmd->add_option("--as-of", client.as_of,
                         "Reference date YYYY-MM-DD (UTC) of the views");
   double timeout_seconds = 10;
@@ -287,6 +321,20 @@ int Main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+
+  if (produce_cmd->parsed() || fit_cmd->parsed() || query_cmd->parsed()) {
+    auto security = LoadClientSecurity(client_security);
+    if (!security.ok()) {
+      std::cerr << "kehu "
+                << (produce_cmd->parsed() ? "produce"
+                    : fit_cmd->parsed()   ? "fit"
+                                          : "query")
+                << ": " << security.status().message() << "\n";
+      return kExitError;
+    }
+    produce.security = *security;
+    client.security = *security;
   }
 
   if (serve_cmd->parsed()) {

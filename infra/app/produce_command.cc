@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "grpcpp/create_channel.h"
+#include "infra/app/client_channel.h"
 #include "infra/app/commands.h"
 #include "infra/event_validation.h"
 #include "infra/kafka_producer.h"
@@ -137,7 +137,8 @@ int RunProduce(const ProduceOptions& options) {
   producers::PublisherOptions publisher_options;
   publisher_options.max_batch_events = options.batch_events;
   producers::Publisher publisher(
-      options.server, grpc::InsecureChannelCredentials(), publisher_options);
+      MakeClientChannel(options.server, options.security), options.server,
+      publisher_options);
   return Publish(options, in, &publisher, "");
 }
 

@@ -10,7 +10,7 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/json_util.h"
-#include "grpcpp/create_channel.h"
+#include "infra/app/client_channel.h"
 #include "infra/app/commands.h"
 #include "infra/app/format.h"
 #include "infra/grpc_status.h"
@@ -21,7 +21,7 @@ namespace {
 
 std::unique_ptr<query::v1::Query::Stub> Connect(const ClientOptions& options) {
   return query::v1::Query::NewStub(
-      grpc::CreateChannel(options.server, grpc::InsecureChannelCredentials()));
+      MakeClientChannel(options.server, options.security));
 }
 
 void SetDeadline(grpc::ClientContext* context, const ClientOptions& options) {

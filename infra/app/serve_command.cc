@@ -16,6 +16,10 @@ int RunServe(const ServerOptions& options) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  const std::string warning =
+      InsecureListenWarning(options.listen, options.security);
+  if (!warning.empty()) std::cerr << "kehu serve: " << warning << "\n";
+
   Server server(options);
   absl::Status s = server.Start();
   if (!s.ok()) {

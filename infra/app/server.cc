@@ -17,6 +17,11 @@ Server::Server(ServerOptions options) : options_(std::move(options)) {}
 Server::~Server() { Shutdown(); }
 
 absl::Status Server::Start() {
+  // Before anything is opened or bound: a refused address must leave no
+  // trace, and must never have been listened on.
+  KEHU_RETURN_IF_ERROR(CheckListenSecurity(options_.listen, options_.security));
+  KEHU_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                        MakeServerCredentials(options_.security));
   std::error_code ec;
   std::filesystem::create_directories(options_.data_dir, ec);
   if (ec) {
@@ -34,9 +39,9 @@ absl::Status Server::Start() {
   grpc::ServerBuilder builder;
   // Without this, a second server could bind the same port silently.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.SetMaxReceiveMessageSize(64 << 20);
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(),
-                           &port_);
+  builder.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
+  builder.SetMaxSendMessageSize(options_.max_send_message_bytes);
+  builder.AddListeningPort(options_.listen, credentials, &port_);
   builder.RegisterService(ingest_.get());
   builder.RegisterService(query_.get());
   admin_ = std::make_unique<AdminService>(store_.get(), options_.population,
@@ -46,9 +51,12 @@ absl::Status Server::Start() {
   if (grpc_server_ == nullptr || port_ == 0) {
     grpc_server_.reset();
     Shutdown();
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options_.listen,
-                     " (address in use, or not an address of this machine?)"));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options_.listen,
+        options_.security.tls()
+            ? " (address in use, not an address of this machine, or "
+              "--tls-key not the key of --tls-cert?)"
+            : " (address in use, or not an address of this machine?)"));
   }
   if (options_.fit_interval > absl::ZeroDuration()) {
     fit_thread_ = std::thread([this] { RunFitSchedule(); });

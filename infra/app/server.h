@@ -18,6 +18,19 @@
 // The Admin service runs the population step on demand (`kehu fit`), and a
 // background thread runs it on a schedule (ServerOptions::fit_interval).
 //
+// Security (server_security.h, auth_tokens.h): ServerOptions::security
+// adds TLS, optionally requiring client certificates, and bearer tokens
+// whose scopes (ingest, query, admin) are checked per method before any
+// handler runs; health checks stay open. Start() refuses a non-loopback
+// listen address unless both TLS and tokens are configured or `insecure`
+// is set, before it opens or binds anything.
+//
+// Message sizes: the server accepts requests up to
+// max_receive_message_bytes and sends responses up to
+// max_send_message_bytes (64 MiB each by default); a larger message fails
+// that call with RESOURCE_EXHAUSTED. kehu's clients (client_channel.h)
+// accept responses of the same size.
+//
 // Concurrency: Start(), Shutdown() and Wait() from one controlling thread.
 #ifndef KEHU_INFRA_APP_SERVER_H_
 #define KEHU_INFRA_APP_SERVER_H_
@@ -31,6 +44,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
 #include "infra/app/admin_service.h"
+#include "infra/app/server_security.h"
 #include "infra/embedded_log.h"
 #include "infra/kafka_config.h"
 #include "infra/kafka_log.h"
@@ -42,12 +56,23 @@
 
 namespace kehu::app {
 
+// Default limit of one gRPC message, each way (gRPC's own default for
+// received messages is 4 MiB).
+inline constexpr int kMaxMessageBytes = 64 << 20;
+
 struct ServerOptions {
   // Directory holding the embedded log (log/) and the projection store
   // (store/); created if missing.
   std::string data_dir = "kehu-data";
   // gRPC listen address; port 0 picks a free port (see Server::port()).
+  // Anything but a loopback address needs `security` with TLS and tokens,
+  // or security.insecure.
   std::string listen = "127.0.0.1:50051";
+  // TLS, bearer tokens and the non-loopback rule (server_security.h).
+  ServerSecurityOptions security;
+  // Largest request message accepted, and largest response message sent.
+  int max_receive_message_bytes = kMaxMessageBytes;
+  int max_send_message_bytes = kMaxMessageBytes;
   // Partitions of a newly created log; an existing log keeps its own.
   int32_t partitions = 8;
   // Currency that money rankings use (fixed when the store is created).
@@ -85,8 +110,10 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Opens the data directory, starts the projector and listens. Errors say
-  // what failed (unwritable directory, address in use, ...).
+  // Checks the listen address against the security options, opens the
+  // data directory, starts the projector and listens. Errors say what
+  // failed (non-loopback address without TLS and tokens, unreadable
+  // certificate or token file, unwritable directory, address in use, ...).
   absl::Status Start();
   // Stops serving, folding and flushes; safe to call more than once.
   void Shutdown();

@@ -15,6 +15,8 @@ packages=(
   # infra/scripts/grpc_call.py, the generic client over server reflection
   python3-grpcio    # gRPC for Python: channels and calls
   python3-protobuf  # descriptor pool, message factory, JSON mapping
+  # the TLS tests make their certificates with the openssl command
+  openssl
 )
 
 missing=()
