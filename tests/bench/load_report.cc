@@ -154,6 +154,18 @@ std::string FormatRun(int run, int runs, const RunResult& result) {
                                     FormatFigures(FiguresOf(result)));
   const std::string errors = ErrorsByCode(result);
   if (!errors.empty()) absl::StrAppend(&out, "  errors: ", errors, "\n");
+  if (result.unsent > 0) {
+    absl::StrAppend(&out,
+                    "  of them never sent (deadline passed while the client "
+                    "was behind or at --max-outstanding): ",
+                    result.unsent, "\n");
+  }
+  if (result.idle_wait_seconds >= 0.5) {
+    absl::StrAppendFormat(&out,
+                          "  waited %.1f s before the run for the server to "
+                          "answer earlier requests\n",
+                          result.idle_wait_seconds);
+  }
   if (result.warmup_errors > 0) {
     absl::StrAppend(&out, "  errors during warmup (not in the figures): ",
                     result.warmup_errors, "\n");
@@ -181,8 +193,9 @@ std::string ToJson(const LoadOptions& options,
     }
     absl::StrAppend(&runs, runs.empty() ? "" : ",", "{",
                     FiguresJson(figures.back()), ",\"errors_by_code\":{",
-                    absl::StrJoin(errors, ","),
-                    "},\"warmup_errors\":", r.warmup_errors, "}");
+                    absl::StrJoin(errors, ","), "},\"unsent\":", r.unsent,
+                    ",\"warmup_errors\":", r.warmup_errors,
+                    ",\"idle_wait_s\":", JsonNumber(r.idle_wait_seconds), "}");
   }
   std::string request;
   switch (options.call) {

@@ -43,6 +43,16 @@ TEST(LoadReportTest, ErrorsAreReportedByCodeEverywhere) {
   EXPECT_THAT(json, HasSubstr("\"p50\":5.0"));
 }
 
+TEST(LoadReportTest, RequestsNeverSentAreSaidSo) {
+  RunResult run;
+  run.calls = 5;
+  run.errors_by_code[4] = 5;  // DEADLINE_EXCEEDED
+  run.unsent = 2;
+  EXPECT_THAT(FormatRun(0, 1, run), HasSubstr("of them never sent"));
+  EXPECT_THAT(ToJson(LoadOptions(), {run}, absl::UnixEpoch()),
+              HasSubstr("\"unsent\":2"));
+}
+
 TEST(LoadReportTest, SaturationIsNamedWithItsConcurrency) {
   LoadOptions options;
   options.rate = 0;

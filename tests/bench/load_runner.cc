@@ -102,6 +102,10 @@ struct QueryLoad::ClientThread {
   std::mt19937_64 rng;
   size_t next_stub = 0;
   LatencyHistogram send_lag;
+  // Requests whose deadline passed before they could be sent.
+  LatencyHistogram unsent_latency;
+  int64_t unsent = 0;
+  int64_t warmup_unsent = 0;
   // Sent on `cq` and not yet reaped.
   std::atomic<int64_t> outstanding{0};
   std::atomic<bool> sending_done{false};
@@ -167,8 +171,11 @@ void QueryLoad::Send(ClientThread& client, int64_t due_ns, bool measured) {
     auto* call = typed.release();
     call->due_ns = due_ns;
     call->measured = measured;
+    // The deadline runs from the due time: a request sent late has less.
+    const int64_t remaining_ns =
+        due_ns + absl::ToInt64Nanoseconds(options_.deadline) - NowNanos();
     call->context.set_deadline(std::chrono::system_clock::now() +
-                               absl::ToChronoNanoseconds(options_.deadline));
+                               std::chrono::nanoseconds(remaining_ns));
     call->reader = (stub->*prepare)(&call->context, request, &client.cq);
     call->reader->StartCall();
     ++client.outstanding;
@@ -230,17 +237,30 @@ void QueryLoad::SendOnSchedule(ClientThread& client, int64_t total) {
       window_start_ns_ - absl::ToInt64Nanoseconds(options_.warmup);
   const int64_t max_outstanding =
       std::max<int64_t>(1, options_.max_outstanding / options_.threads);
+  const int64_t deadline_ns = absl::ToInt64Nanoseconds(options_.deadline);
   for (int64_t i = client.index; i < total; i += options_.threads) {
     const int64_t due_ns =
         start_ns + static_cast<int64_t>(static_cast<double>(i) * period_ns);
-    // Too many in flight: wait for answers (bounded by their deadline);
-    // the wait counts in this request's latency.
-    while (client.outstanding.load() >= max_outstanding) {
+    const bool measured = due_ns >= window_start_ns_;
+    // Too many in flight: wait for answers, up to this request's deadline;
+    // the wait counts in its latency.
+    while (client.outstanding.load() >= max_outstanding &&
+           NowNanos() < due_ns + deadline_ns) {
       SleepUntilNanos(NowNanos() + 50000);
     }
     if (NowNanos() < due_ns) SleepUntilNanos(due_ns);
     const int64_t sent_ns = NowNanos();
-    const bool measured = due_ns >= window_start_ns_;
+    if (sent_ns >= due_ns + deadline_ns) {
+      // Its deadline passed before it could be sent: it failed, as the
+      // server would have failed it, and is not sent at all.
+      if (measured) {
+        client.unsent_latency.Record(sent_ns - due_ns);
+        ++client.unsent;
+      } else {
+        ++client.warmup_unsent;
+      }
+      continue;
+    }
     if (measured) client.send_lag.Record(sent_ns - due_ns);
     Send(client, due_ns, measured);
   }
@@ -272,7 +292,39 @@ void QueryLoad::ReapUntilDone(ClientThread& client, bool closed_loop) {
   }
 }
 
+double QueryLoad::WaitForIdleServer() {
+  const int64_t start_ns = NowNanos();
+  for (auto& stub : stubs_) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::minutes(10));
+    // Any answer will do, an error included: what matters is that it came
+    // back, after whatever was queued before it.
+    switch (options_.call) {
+      case CallKind::kGetCustomer: {
+        query::v1::GetCustomerRequest request;
+        request.set_customer_id(id_format_.Format(1));
+        CustomerView response;
+        (void)stub->GetCustomer(&context, request, &response);
+        break;
+      }
+      case CallKind::kListCustomers: {
+        ListCustomersResponse response;
+        (void)stub->ListCustomers(&context, list_request_, &response);
+        break;
+      }
+      case CallKind::kSegmentSummary: {
+        SegmentSummaryResponse response;
+        (void)stub->SegmentSummary(&context, summary_request_, &response);
+        break;
+      }
+    }
+  }
+  return static_cast<double>(NowNanos() - start_ns) / 1e9;
+}
+
 RunResult QueryLoad::Run(int run) {
+  const double idle_wait_seconds = WaitForIdleServer();
   const bool closed_loop = options_.rate == 0;
   std::vector<std::unique_ptr<ClientThread>> clients;
   for (int t = 0; t < options_.threads; ++t) {
@@ -325,6 +377,7 @@ RunResult QueryLoad::Run(int run) {
   RunResult result;
   result.seconds = absl::ToDoubleSeconds(options_.duration);
   result.client_cpu_seconds = cpu_seconds;
+  result.idle_wait_seconds = idle_wait_seconds;
   int64_t answers_in_window = 0;
   int64_t ok_in_window = 0;
   for (auto& client : clients) {
@@ -340,7 +393,13 @@ RunResult QueryLoad::Run(int run) {
     for (int c = 0; c < kStatusCodeCount; ++c) {
       result.errors_by_code[c] += client->errors_by_code[c];
     }
-    result.warmup_errors += client->warmup_errors;
+    result.warmup_errors += client->warmup_errors + client->warmup_unsent;
+    // Unsent requests failed with DEADLINE_EXCEEDED, after waiting.
+    result.latency.Merge(client->unsent_latency);
+    result.calls += client->unsent;
+    result.errors_by_code[static_cast<int>(
+        grpc::StatusCode::DEADLINE_EXCEEDED)] += client->unsent;
+    result.unsent += client->unsent;
     answers_in_window += client->answers_in_window;
     result.all_calls += client->answers;
     ok_in_window += client->ok_in_window;

@@ -12,10 +12,14 @@
 //    a request that had to wait (client behind, or max_outstanding
 //    reached) counts its wait. The lateness of sends is reported on its
 //    own (send lag), which shows when the client rather than the server
-//    was the bottleneck.
+//    was the bottleneck. The deadline runs from the due time too; a
+//    request that could not be sent before it fails as DEADLINE_EXCEEDED
+//    unsent, so a run ends at most a deadline after its window.
 //  - Closed loop (rate 0, saturation): each completion thread keeps its
 //    share of `concurrency` requests outstanding and sends the next one as
 //    soon as one returns; latency runs from the send.
+// Before a run, one request per channel waits until the server has
+// answered whatever an earlier overload left queued.
 // Measured are the requests due (open loop) or sent (closed loop) in the
 // window [start + warmup, start + warmup + duration); every one of them is
 // waited for, up to its deadline. Answers with an error status are counted
@@ -62,6 +66,9 @@ struct RunResult {
   int64_t ok = 0;
   // Measured requests by status code (index 0, OK, is unused).
   std::array<int64_t, kStatusCodeCount> errors_by_code{};
+  // Of the DEADLINE_EXCEEDED errors, requests never sent: their deadline
+  // passed while the client was behind or at max_outstanding.
+  int64_t unsent = 0;
   // Errors among the warmup's requests (not in the figures).
   int64_t warmup_errors = 0;
   // Answers (any status / OK) received within the window, per second.
@@ -76,6 +83,9 @@ struct RunResult {
   // included, and the requests answered in it.
   double client_cpu_seconds = 0;
   int64_t all_calls = 0;
+  // How long the run waited, before it started, for the server to answer
+  // what earlier runs had left queued.
+  double idle_wait_seconds = 0;
 
   int64_t errors() const { return calls - ok; }
 };
@@ -92,8 +102,9 @@ class QueryLoad {
   QueryLoad& operator=(const QueryLoad&) = delete;
   ~QueryLoad();
 
-  // Runs warmup + duration of load and returns the measured figures.
-  // `run` (0-based) is mixed into the seed, so runs draw different ids.
+  // Waits until the server is idle (WaitForIdleServer), then runs warmup +
+  // duration of load and returns the measured figures. `run` (0-based) is
+  // mixed into the seed, so runs draw different ids.
   RunResult Run(int run);
 
  private:
@@ -102,6 +113,12 @@ class QueryLoad {
   QueryLoad(const LoadOptions& options, query::v1::ListCustomersRequest list,
             query::v1::SegmentSummaryRequest summary);
 
+  // Sends one request of the benchmark's kind on each channel in turn and
+  // waits for its answer (any status, up to 10 minutes), so that what an
+  // overload left queued on the server (a server works off the calls of
+  // one method in order) is gone before a run starts; returns the seconds
+  // it took.
+  double WaitForIdleServer();
   // Sends one request on `client`'s completion queue.
   void Send(ClientThread& client, int64_t due_ns, bool measured);
   // Accounts for the answered call `tag` at `now_ns`.

@@ -85,7 +85,8 @@ int Main(int argc, char** argv) {
                  "Seconds of load before each run's measured window")
       ->check(CLI::Range(0.0, 600.0))
       ->capture_default_str();
-  app.add_option("--deadline-ms", deadline_ms, "Deadline of every request")
+  app.add_option("--deadline-ms", deadline_ms,
+                 "Deadline of every request, from its due time")
       ->check(CLI::Range(1, 600000))
       ->capture_default_str();
   app.add_option("--runs", options.runs, "Runs; the medians are reported too")

@@ -53,7 +53,8 @@ struct LoadOptions {
   // The measured window, after `warmup` whose requests are not measured.
   absl::Duration duration = absl::Seconds(10);
   absl::Duration warmup = absl::Seconds(2);
-  // Every request's deadline, from the moment it is sent.
+  // Every request's deadline, from its due time (open loop) or the moment
+  // it is sent (closed loop).
   absl::Duration deadline = absl::Seconds(5);
   int runs = 3;
   // Client threads, each with its own completion queue (and, open loop, its
