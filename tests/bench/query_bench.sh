@@ -18,7 +18,8 @@
 #   --keep        keep the data directory (its path is printed)
 # Environment (flags win): KEHU_BENCH_CUSTOMERS (default 1000000),
 # KEHU_BENCH_RUNS (5), KEHU_BENCH_DURATION (10 s), KEHU_BENCH_WARMUP (3 s),
-# KEHU_BENCH_GET_RATE (10000), KEHU_BENCH_GET_CONCURRENCY (32),
+# KEHU_BENCH_GET_RATES (offered rates, one benchmark each: "10000"; e.g.
+# "2000 5000 10000"), KEHU_BENCH_GET_CONCURRENCY (32),
 # KEHU_BENCH_LIST_RATE (200), KEHU_BENCH_LIST_CONCURRENCY (8),
 # KEHU_BENCH_LIST_TIER (key), KEHU_BENCH_LIST_STAGE (loyal).
 #
@@ -76,7 +77,7 @@ else
   duration="${duration:-10}"
   warmup="${warmup:-3}"
 fi
-get_rate="${KEHU_BENCH_GET_RATE:-10000}"
+get_rates="${KEHU_BENCH_GET_RATES:-10000}"
 get_concurrency="${KEHU_BENCH_GET_CONCURRENCY:-32}"
 list_rate="${KEHU_BENCH_LIST_RATE:-200}"
 list_concurrency="${KEHU_BENCH_LIST_CONCURRENCY:-8}"
@@ -106,9 +107,13 @@ rm -f "$out/results.jsonl" "$out/table.md" "$out/load.log"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/kehu-query-bench.XXXXXX")"
 serve_pid=""
 log_pid=""
+job_pid=""
 cleanup() {
   local code=$?
   trap - EXIT INT TERM
+  if [ -n "$job_pid" ] && kill -0 "$job_pid" 2>/dev/null; then
+    kill -TERM "$job_pid" 2>/dev/null || true
+  fi
   if [ -n "$serve_pid" ] && kill -0 "$serve_pid" 2>/dev/null; then
     kill -TERM "$serve_pid" 2>/dev/null || true
     # A clean stop takes well under a second; give it 30 before SIGKILL.
@@ -127,11 +132,22 @@ cleanup() {
   else
     rm -rf "$tmp"
   fi
+  if [ "$code" != 0 ]; then
+    echo "query_bench: stopped (exit $code); server stopped, logs in $out" >&2
+  fi
   exit "$code"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# Runs "$@" in the background and waits for it: a signal to this script is
+# then handled at once, not when the command ends, and cleanup() stops it.
+run() {
+  "$@" &
+  job_pid=$!
+  wait "$job_pid"
+}
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 seconds_since() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
@@ -161,31 +177,42 @@ exec 3<&-
 echo "== kehu serve (pid $serve_pid) at $addr, data in $tmp/data"
 
 echo "== loading $customers simulated customers (seed $seed, $sim_start + 365 days)"
+load_customers() {
+  "$kehu" simulate --customers "$customers" --days 365 --seed "$seed" \
+    --start "$sim_start" | "$kehu" produce --server "$addr" 2>"$tmp/produce.log"
+}
 t0=$(now_ms)
-"$kehu" simulate --customers "$customers" --days 365 --seed "$seed" --start "$sim_start" |
-  "$kehu" produce --server "$addr" 2>"$tmp/produce.log" ||
-  die "kehu produce failed: $(tail -5 "$tmp/produce.log")"
+run load_customers || die "kehu produce failed: $(tail -5 "$tmp/produce.log")"
 produced="$(tail -1 "$tmp/produce.log")"
 load_s=$(seconds_since "$t0")
 t0=$(now_ms)
-"$kehu" query progress --wait --server "$addr" --timeout 14400 >/dev/null
+run "$kehu" query progress --wait --server "$addr" --timeout 14400 >/dev/null
 fold_s=$(seconds_since "$t0")
 events="$(echo "$produced" | awk '{print $3}')"
 echo "   $produced in $load_s s; folded $fold_s s later"
 
 echo "== kehu fit --as-of $as_of"
 t0=$(now_ms)
-"$kehu" fit --server "$addr" --as-of "$as_of" --timeout 3600 | tee "$tmp/fit.log"
+run "$kehu" fit --server "$addr" --as-of "$as_of" --timeout 3600
 fit_s=$(seconds_since "$t0")
+peak_rss_loaded_kib="$(awk '/^VmHWM:/ {print $2}' "/proc/$serve_pid/status")"
+data_kib="$(du -sk "$tmp/data" | cut -f1)"
 
 common=(--server "$addr" --runs "$runs" --duration "$duration" --warmup "$warmup"
   --json "$out/results.jsonl" --markdown "$out/table.md")
+# The machine's load average around the queries, to judge the figures by.
+loadavg_before="$(cut -d' ' -f1 /proc/loadavg)"
+# The load client's output goes to the terminal and to load.log.
+exec 4> >(tee -a "$out/load.log")
+tee_pid=$!
 bench() {
-  echo
-  "$load" "${common[@]}" "$@" | tee -a "$out/load.log"
+  echo >&4
+  run "$load" "${common[@]}" "$@" >&4 2>&4
 }
-bench --label "GetCustomer" --call get --rate "$get_rate" \
-  --customers "$customers" --as-of "$as_of"
+for rate in $get_rates; do
+  bench --label "GetCustomer" --call get --rate "$rate" \
+    --customers "$customers" --as-of "$as_of"
+done
 bench --label "GetCustomer" --call get --rate 0 --concurrency "$get_concurrency" \
   --customers "$customers" --as-of "$as_of"
 bench --label "ListCustomers $list_tier+$list_stage, page 100" --call list \
@@ -196,27 +223,32 @@ bench --label "ListCustomers $list_tier+$list_stage, page 100" --call list \
 bench --label "SegmentSummary pyramid_tier" --call summary --rate 0 \
   --concurrency 1 --dimension pyramid_tier --deadline-ms 60000
 
+exec 4>&-
+wait "$tee_pid"
+loadavg_after="$(cut -d' ' -f1 /proc/loadavg)"
+
 peak_rss_kib="$(awk '/^VmHWM:/ {print $2}' "/proc/$serve_pid/status")"
 rss_kib="$(awk '/^VmRSS:/ {print $2}' "/proc/$serve_pid/status")"
 
 {
   echo "{\"benchmark\":\"query_latency\","
   echo "\"finished_at\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\","
-  echo "\"commit\":\"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)\","
-  echo "\"host\":{\"cpus\":$(nproc),\"kernel\":\"$(uname -r)\"},"
+  echo "\"commit\":\"$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)\","
+  echo "\"host\":{\"cpus\":$(nproc),\"kernel\":\"$(uname -r)\",\"loadavg_1min_before\":$loadavg_before,\"loadavg_1min_after\":$loadavg_after},"
   echo "\"smoke\":$([ "$smoke" = 1 ] && echo true || echo false),"
   echo "\"customers\":$customers,\"seed\":$seed,\"simulated_from\":\"$sim_start\",\"as_of\":\"$as_of\","
   echo "\"events_accepted\":${events:-null},\"load_s\":$load_s,\"fold_wait_s\":$fold_s,\"fit_s\":$fit_s,"
-  echo "\"serve_peak_rss_kib\":$peak_rss_kib,\"serve_rss_kib\":$rss_kib,"
+  echo "\"serve_peak_rss_kib\":$peak_rss_kib,\"serve_peak_rss_after_fit_kib\":$peak_rss_loaded_kib,\"serve_rss_kib\":$rss_kib,\"data_kib\":$data_kib,"
   echo "\"benchmarks\":["
   sed '$!s/$/,/' "$out/results.jsonl"
   echo "]}"
 } >"$out/results.json"
 
 echo
-echo "== medians of $runs runs ($duration s each after $warmup s warmup), $customers customers"
+echo "== medians of $runs runs ($duration s each after $warmup s warmup), $customers customers; load average $loadavg_before before, $loadavg_after after"
 echo
 cat "$out/table.md"
 echo
-echo "kehu serve peak RSS (VmHWM): $((peak_rss_kib / 1024)) MiB; load $load_s s, fold wait $fold_s s, fit $fit_s s"
+echo "kehu serve peak RSS (VmHWM): $((peak_rss_kib / 1024)) MiB ($((peak_rss_loaded_kib / 1024)) MiB before the queries)"
+echo "load $load_s s, fold wait $fold_s s, fit $fit_s s; data directory $((data_kib / 1024)) MiB after the fit"
 echo "results: $out/results.json"
