@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -41,7 +42,9 @@ void SleepUntilNanos(int64_t deadline_ns) {
   timespec ts;
   ts.tv_sec = deadline_ns / 1000000000;
   ts.tv_nsec = deadline_ns % 1000000000;
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) != 0) {
+  // An absolute deadline makes a restart after a signal exact.
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) ==
+         EINTR) {
   }
 }
 
