@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# The query-latency benchmark in one command. Starts `kehu serve` on a
+# temporary data directory at 127.0.0.1 on a free port, loads N simulated
+# customers (`kehu simulate --seed 7 | kehu produce`), waits until they are
+# folded, measures the population (`kehu fit`), then runs kehu-query-load:
+# GetCustomer at a fixed offered rate and at saturation, ListCustomers (a
+# page of 100 with a tier and a lifecycle filter) at a fixed rate and at
+# saturation, and SegmentSummary one call at a time, each several runs.
+# Prints a markdown table of the medians and the server's peak RSS, and
+# writes results.json, table.md and the logs to the output directory. The
+# server and the temporary directory go away on any exit.
+#
+# Usage: tests/bench/query_bench.sh [--smoke] [--customers N] [--runs K]
+#          [--duration S] [--warmup S] [--build-dir DIR] [--out DIR] [--keep]
+#   --smoke       2,000 customers and short runs: finishes in seconds (CI)
+#   --build-dir   use the binaries of this build; without it, builds build/
+#   --out         where the results go (default BUILD/bench-results/query-TIME)
+#   --keep        keep the data directory (its path is printed)
+# Environment (flags win): KEHU_BENCH_CUSTOMERS (default 1000000),
+# KEHU_BENCH_RUNS (5), KEHU_BENCH_DURATION (10 s), KEHU_BENCH_WARMUP (3 s),
+# KEHU_BENCH_GET_RATES (offered rates, one benchmark each: "10000"; e.g.
+# "2000 5000 10000"), KEHU_BENCH_GET_CONCURRENCY (32),
+# KEHU_BENCH_LIST_RATE (200), KEHU_BENCH_LIST_CONCURRENCY (8),
+# KEHU_BENCH_LIST_TIER (key), KEHU_BENCH_LIST_STAGE (loyal).
+#
+# Limitations: client and server share the machine (see README.md); the
+# numbers are for comparing builds on one machine, not across machines.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+die() {
+  echo "query_bench: $*" >&2
+  exit 1
+}
+
+smoke=0
+keep=0
+build_dir=""
+out=""
+customers="${KEHU_BENCH_CUSTOMERS:-}"
+runs="${KEHU_BENCH_RUNS:-}"
+duration="${KEHU_BENCH_DURATION:-}"
+warmup="${KEHU_BENCH_WARMUP:-}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) smoke=1 ;;
+    --keep) keep=1 ;;
+    --customers | --runs | --duration | --warmup | --build-dir | --out)
+      [ $# -ge 2 ] || die "$1: missing value"
+      case "$1" in
+        --customers) customers="$2" ;;
+        --runs) runs="$2" ;;
+        --duration) duration="$2" ;;
+        --warmup) warmup="$2" ;;
+        --build-dir) build_dir="$2" ;;
+        --out) out="$2" ;;
+      esac
+      shift
+      ;;
+    -h | --help)
+      sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+      exit 0
+      ;;
+    *) die "unknown argument $1 (see --help)" ;;
+  esac
+  shift
+done
+
+if [ "$smoke" = 1 ]; then
+  customers="${customers:-2000}"
+  runs="${runs:-2}"
+  duration="${duration:-0.3}"
+  warmup="${warmup:-0.1}"
+else
+  customers="${customers:-1000000}"
+  runs="${runs:-5}"
+  duration="${duration:-10}"
+  warmup="${warmup:-3}"
+fi
+get_rates="${KEHU_BENCH_GET_RATES:-10000}"
+get_concurrency="${KEHU_BENCH_GET_CONCURRENCY:-32}"
+list_rate="${KEHU_BENCH_LIST_RATE:-200}"
+list_concurrency="${KEHU_BENCH_LIST_CONCURRENCY:-8}"
+list_tier="${KEHU_BENCH_LIST_TIER:-key}"
+list_stage="${KEHU_BENCH_LIST_STAGE:-loyal}"
+[[ "$customers" =~ ^[1-9][0-9]*$ ]] || die "--customers: expected a positive integer, got \"$customers\""
+[[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "--runs: expected a positive integer, got \"$runs\""
+
+# The simulated year and the reference date of fit and queries are fixed,
+# so that a seed gives the same customers and standings on any day.
+sim_start=2025-01-01
+as_of=2026-01-01
+seed=7
+
+if [ -z "$build_dir" ]; then
+  "$root/infra/scripts/build.sh"
+  build_dir="$root/build"
+fi
+kehu="$build_dir/infra/app/kehu"
+load="$build_dir/tests/bench/kehu-query-load"
+[ -x "$kehu" ] || die "--build-dir: no $kehu (build it first)"
+[ -x "$load" ] || die "--build-dir: no $load (configure with KEHU_BUILD_TESTS=ON and build)"
+out="${out:-$build_dir/bench-results/query-$(date -u +%Y%m%dT%H%M%SZ)}"
+mkdir -p "$out" || die "--out: cannot create $out"
+rm -f "$out/results.jsonl" "$out/table.md" "$out/load.log"
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/kehu-query-bench.XXXXXX")"
+serve_pid=""
+log_pid=""
+job_pid=""
+cleanup() {
+  local code=$?
+  trap - EXIT INT TERM
+  if [ -n "$job_pid" ] && kill -0 "$job_pid" 2>/dev/null; then
+    kill -TERM "$job_pid" 2>/dev/null || true
+  fi
+  if [ -n "$serve_pid" ] && kill -0 "$serve_pid" 2>/dev/null; then
+    kill -TERM "$serve_pid" 2>/dev/null || true
+    # A clean stop takes well under a second; give it 30 before SIGKILL.
+    for _ in $(seq 300); do
+      kill -0 "$serve_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$serve_pid" 2>/dev/null || true
+  fi
+  [ -n "$serve_pid" ] && { wait "$serve_pid" 2>/dev/null || true; }
+  # The log copier ends when the server's end of the pipe closes.
+  [ -n "$log_pid" ] && { wait "$log_pid" 2>/dev/null || true; }
+  [ -f "$tmp/serve.log" ] && cp "$tmp/serve.log" "$out/serve.log" 2>/dev/null
+  if [ "$keep" = 1 ]; then
+    echo "query_bench: data kept in $tmp" >&2
+  else
+    rm -rf "$tmp"
+  fi
+  if [ "$code" != 0 ]; then
+    echo "query_bench: stopped (exit $code); server stopped, logs in $out" >&2
+  fi
+  exit "$code"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Runs "$@" in the background and waits for it: a signal to this script is
+# then handled at once, not when the command ends, and cleanup() stops it.
+run() {
+  "$@" &
+  job_pid=$!
+  wait "$job_pid"
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+seconds_since() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
+
+# Start the server on a free port (port 0) and read the address it prints
+# from its output, through a pipe: no polling, no fixed wait.
+mkfifo "$tmp/serve.pipe"
+"$kehu" serve --data "$tmp/data" --listen 127.0.0.1:0 --fit-interval-hours 0 \
+  >"$tmp/serve.pipe" 2>&1 &
+serve_pid=$!
+exec 3<"$tmp/serve.pipe"
+addr=""
+while IFS= read -r -t 60 -u 3 line; do
+  echo "$line" >>"$tmp/serve.log"
+  case "$line" in
+    *"listening on "*)
+      addr="${line#*listening on }"
+      addr="${addr%%,*}"
+      break
+      ;;
+  esac
+done
+[ -n "$addr" ] || die "kehu serve did not start: $(cat "$tmp/serve.log" 2>/dev/null)"
+cat <&3 >>"$tmp/serve.log" &
+log_pid=$!
+exec 3<&-
+echo "== kehu serve (pid $serve_pid) at $addr, data in $tmp/data"
+
+echo "== loading $customers simulated customers (seed $seed, $sim_start + 365 days)"
+load_customers() {
+  "$kehu" simulate --customers "$customers" --days 365 --seed "$seed" \
+    --start "$sim_start" | "$kehu" produce --server "$addr" 2>"$tmp/produce.log"
+}
+t0=$(now_ms)
+run load_customers || die "kehu produce failed: $(tail -5 "$tmp/produce.log")"
+produced="$(tail -1 "$tmp/produce.log")"
+load_s=$(seconds_since "$t0")
+t0=$(now_ms)
+run "$kehu" query progress --wait --server "$addr" --timeout 14400 >/dev/null
+fold_s=$(seconds_since "$t0")
+events="$(echo "$produced" | awk '{print $3}')"
+echo "   $produced in $load_s s; folded $fold_s s later"
+
+echo "== kehu fit --as-of $as_of"
+t0=$(now_ms)
+run "$kehu" fit --server "$addr" --as-of "$as_of" --timeout 3600
+fit_s=$(seconds_since "$t0")
+peak_rss_loaded_kib="$(awk '/^VmHWM:/ {print $2}' "/proc/$serve_pid/status")"
+data_kib="$(du -sk "$tmp/data" | cut -f1)"
+
+common=(--server "$addr" --runs "$runs" --duration "$duration" --warmup "$warmup"
+  --json "$out/results.jsonl" --markdown "$out/table.md")
+# The machine's load average around the queries, to judge the figures by.
+loadavg_before="$(cut -d' ' -f1 /proc/loadavg)"
+# The load client's output goes to the terminal and to load.log.
+exec 4> >(tee -a "$out/load.log")
+tee_pid=$!
+bench() {
+  echo >&4
+  run "$load" "${common[@]}" "$@" >&4 2>&4
+}
+for rate in $get_rates; do
+  bench --label "GetCustomer" --call get --rate "$rate" \
+    --customers "$customers" --as-of "$as_of"
+done
+bench --label "GetCustomer" --call get --rate 0 --concurrency "$get_concurrency" \
+  --customers "$customers" --as-of "$as_of"
+bench --label "ListCustomers $list_tier+$list_stage, page 100" --call list \
+  --rate "$list_rate" --tier "$list_tier" --stage "$list_stage" --page-size 100
+bench --label "ListCustomers $list_tier+$list_stage, page 100" --call list \
+  --rate 0 --concurrency "$list_concurrency" --tier "$list_tier" \
+  --stage "$list_stage" --page-size 100
+bench --label "SegmentSummary pyramid_tier" --call summary --rate 0 \
+  --concurrency 1 --dimension pyramid_tier --deadline-ms 60000
+
+exec 4>&-
+wait "$tee_pid"
+loadavg_after="$(cut -d' ' -f1 /proc/loadavg)"
+
+peak_rss_kib="$(awk '/^VmHWM:/ {print $2}' "/proc/$serve_pid/status")"
+rss_kib="$(awk '/^VmRSS:/ {print $2}' "/proc/$serve_pid/status")"
+
+{
+  echo "{\"benchmark\":\"query_latency\","
+  echo "\"finished_at\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\","
+  echo "\"commit\":\"$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)\","
+  echo "\"host\":{\"cpus\":$(nproc),\"kernel\":\"$(uname -r)\",\"loadavg_1min_before\":$loadavg_before,\"loadavg_1min_after\":$loadavg_after},"
+  echo "\"smoke\":$([ "$smoke" = 1 ] && echo true || echo false),"
+  echo "\"customers\":$customers,\"seed\":$seed,\"simulated_from\":\"$sim_start\",\"as_of\":\"$as_of\","
+  echo "\"events_accepted\":${events:-null},\"load_s\":$load_s,\"fold_wait_s\":$fold_s,\"fit_s\":$fit_s,"
+  echo "\"serve_peak_rss_kib\":$peak_rss_kib,\"serve_peak_rss_after_fit_kib\":$peak_rss_loaded_kib,\"serve_rss_kib\":$rss_kib,\"data_kib\":$data_kib,"
+  echo "\"benchmarks\":["
+  sed '$!s/$/,/' "$out/results.jsonl"
+  echo "]}"
+} >"$out/results.json"
+
+echo
+echo "== medians of $runs runs ($duration s each after $warmup s warmup), $customers customers; load average $loadavg_before before, $loadavg_after after"
+echo
+cat "$out/table.md"
+echo
+echo "kehu serve peak RSS (VmHWM): $((peak_rss_kib / 1024)) MiB ($((peak_rss_loaded_kib / 1024)) MiB before the queries)"
+echo "load $load_s s, fold wait $fold_s s, fit $fit_s s; data directory $((data_kib / 1024)) MiB after the fit"
+echo "results: $out/results.json"
