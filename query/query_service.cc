@@ -339,6 +339,18 @@ absl::Status ListTimeline(const infra::ProjectionStore& store,
   return absl::OkStatus();
 }
 
+// A call whose caller has gone (deadline passed while it waited for a
+// thread, or cancelled) gets no work: under overload the server sheds the
+// calls nobody waits for any more instead of answering them late.
+bool Abandoned(grpc::ServerContext* context) {
+  return context != nullptr && context->IsCancelled();
+}
+
+grpc::Status AbandonedStatus() {
+  return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                      "the caller's deadline passed before the call started");
+}
+
 }  // namespace
 
 QueryService::QueryService(infra::ProjectionStore* store, infra::EventLog* log,
@@ -351,6 +363,7 @@ QueryService::QueryService(infra::ProjectionStore* store, infra::EventLog* log,
 grpc::Status QueryService::GetCustomer(
     grpc::ServerContext* context, const query::v1::GetCustomerRequest* request,
     query::v1::CustomerView* response) {
+  if (Abandoned(context)) return AbandonedStatus();
   return infra::ToGrpcStatus(
       GetCustomerView(*store_, options_, *request, response));
 }
@@ -358,6 +371,7 @@ grpc::Status QueryService::GetCustomer(
 grpc::Status QueryService::TopCustomers(
     grpc::ServerContext* context, const query::v1::TopCustomersRequest* request,
     query::v1::TopCustomersResponse* response) {
+  if (Abandoned(context)) return AbandonedStatus();
   return infra::ToGrpcStatus(
       ListTopCustomers(*store_, options_, *request, response));
 }
@@ -365,6 +379,7 @@ grpc::Status QueryService::TopCustomers(
 grpc::Status QueryService::GetProgress(
     grpc::ServerContext* context, const query::v1::GetProgressRequest* request,
     query::v1::GetProgressResponse* response) {
+  if (Abandoned(context)) return AbandonedStatus();
   return infra::ToGrpcStatus(ReportProgress(*store_, *log_, response));
 }
 
@@ -372,6 +387,7 @@ grpc::Status QueryService::ListDeadLetters(
     grpc::ServerContext* context,
     const query::v1::ListDeadLettersRequest* request,
     query::v1::ListDeadLettersResponse* response) {
+  if (Abandoned(context)) return AbandonedStatus();
   return infra::ToGrpcStatus(ListDeadLetterPage(*store_, *request, response));
 }
 
@@ -379,6 +395,7 @@ grpc::Status QueryService::ListCustomers(
     grpc::ServerContext* context,
     const query::v1::ListCustomersRequest* request,
     query::v1::ListCustomersResponse* response) {
+  if (Abandoned(context)) return AbandonedStatus();
   return infra::ToGrpcStatus(listings_.List(
       *request, response, [context] { return context->IsCancelled(); }));
 }
@@ -387,6 +404,7 @@ grpc::Status QueryService::SegmentSummary(
     grpc::ServerContext* context,
     const query::v1::SegmentSummaryRequest* request,
     query::v1::SegmentSummaryResponse* response) {
+  if (Abandoned(context)) return AbandonedStatus();
   return infra::ToGrpcStatus(
       SummarizeSegments(*store_, options_.clock(), *request, response));
 }
@@ -394,6 +412,7 @@ grpc::Status QueryService::SegmentSummary(
 grpc::Status QueryService::Timeline(grpc::ServerContext* context,
                                     const query::v1::TimelineRequest* request,
                                     query::v1::TimelineResponse* response) {
+  if (Abandoned(context)) return AbandonedStatus();
   return infra::ToGrpcStatus(ListTimeline(*store_, *request, response));
 }
 
@@ -401,6 +420,7 @@ grpc::Status QueryService::SatisfactionReport(
     grpc::ServerContext* context,
     const query::v1::SatisfactionReportRequest* request,
     query::v1::SatisfactionReportResponse* response) {
+  if (Abandoned(context)) return AbandonedStatus();
   return infra::ToGrpcStatus(ReportSatisfaction(
       *store_, options_.clock(), options_.analytics, *request, response));
 }
