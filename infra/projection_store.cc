@@ -64,6 +64,10 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
     rocksdb::ColumnFamilyOptions family_options = cf_options;
     if (static_cast<Family>(i) == Family::kSegments) {
       family_options.merge_operator = std::make_shared<AddCounters>();
+      // A hot counter (a tier, a month) gets a merge with every batch; past
+      // this many in the memtable the write folds them into one, so a read
+      // never has to add up thousands.
+      family_options.max_successive_merges = 32;
     }
     descriptors.emplace_back(schema::FamilyName(static_cast<Family>(i)),
                              family_options);

@@ -60,11 +60,15 @@ absl::Status PartitionProjector::Process(
     // refresh of every customer cannot slip in between.
     absl::ReaderMutexLock lock(&store_->segment_mutex());
     const auto population = store_->population();
+    SegmentIndex::CounterDeltas deltas;
     for (CachedCustomer* customer : dirty) {
-      s = segments_.Update(customer->state, *population, &batch);
+      s = segments_.Update(customer->state, *population, &batch, &deltas);
       if (!s.ok()) break;
     }
-    if (s.ok()) s = store_->Write(&batch);
+    if (s.ok()) {
+      segments_.WriteCounters(deltas, &batch);
+      s = store_->Write(&batch);
+    }
   }
   batch_dedup_.clear();
   if (!s.ok()) {

@@ -252,7 +252,8 @@ Standing SegmentIndex::Evaluate(
 }
 
 void SegmentIndex::Write(const Standing* old, const Standing& now,
-                         rocksdb::WriteBatch* batch) const {
+                         rocksdb::WriteBatch* batch,
+                         CounterDeltas* deltas) const {
   rocksdb::ColumnFamilyHandle* family = store_->family(Family::kSegments);
   const std::string row = now.SerializeAsString();
   if (old != nullptr && old->SerializeAsString() == row) return;
@@ -272,15 +273,23 @@ void SegmentIndex::Write(const Standing* old, const Standing& now,
     batch->Put(family, key, listing);
   }
 
-  Contributions delta = ContributionsOf(now);
+  CounterDeltas local;
+  CounterDeltas* sink = deltas != nullptr ? deltas : &local;
+  for (const auto& [key, values] : ContributionsOf(now)) Add(sink, key, values);
   if (old != nullptr) {
     for (const auto& [key, values] : ContributionsOf(*old)) {
       std::vector<int64_t> negated(values.size());
       for (size_t i = 0; i < values.size(); ++i) negated[i] = -values[i];
-      Add(&delta, key, negated);
+      Add(sink, key, negated);
     }
   }
-  for (const auto& [key, values] : delta) {
+  if (deltas == nullptr) WriteCounters(local, batch);
+}
+
+void SegmentIndex::WriteCounters(const CounterDeltas& deltas,
+                                 rocksdb::WriteBatch* batch) const {
+  rocksdb::ColumnFamilyHandle* family = store_->family(Family::kSegments);
+  for (const auto& [key, values] : deltas) {
     if (std::all_of(values.begin(), values.end(),
                     [](int64_t v) { return v == 0; })) {
       continue;
@@ -308,9 +317,11 @@ absl::StatusOr<std::optional<Standing>> SegmentIndex::Get(
 
 absl::Status SegmentIndex::Update(const CustomerState& state,
                                   const store::v1::PopulationModel& population,
-                                  rocksdb::WriteBatch* batch) const {
+                                  rocksdb::WriteBatch* batch,
+                                  CounterDeltas* deltas) const {
   KEHU_ASSIGN_OR_RETURN(auto old, Get(state.customer_id()));
-  Write(old.has_value() ? &*old : nullptr, Evaluate(state, population), batch);
+  Write(old.has_value() ? &*old : nullptr, Evaluate(state, population), batch,
+        deltas);
   return absl::OkStatus();
 }
 
@@ -325,6 +336,7 @@ absl::StatusOr<int64_t> SegmentIndex::RefreshAll() const {
         rocksdb::ReadOptions(), store_->family(Family::kCustomers)));
     it->Seek(resume);
     rocksdb::WriteBatch batch;
+    CounterDeltas deltas;
     int n = 0;
     for (; it->Valid() && n < kRefreshChunk; it->Next(), ++n) {
       CustomerState state;
@@ -333,8 +345,9 @@ absl::StatusOr<int64_t> SegmentIndex::RefreshAll() const {
         return absl::DataLossError(absl::StrCat(
             "customer row ", it->key().ToString(), " does not parse"));
       }
-      KEHU_RETURN_IF_ERROR(Update(state, *population, &batch));
+      KEHU_RETURN_IF_ERROR(Update(state, *population, &batch, &deltas));
     }
+    WriteCounters(deltas, &batch);
     KEHU_RETURN_IF_ERROR(infra::FromRocks(it->status(), "scanning customers"));
     KEHU_RETURN_IF_ERROR(store_->Write(&batch));
     refreshed += n;

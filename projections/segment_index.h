@@ -28,6 +28,9 @@
 #define KEHU_PROJECTIONS_SEGMENT_INDEX_H_
 
 #include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
 #include <optional>
 #include <string_view>
 
@@ -51,10 +54,20 @@ class SegmentIndex {
                                const store::v1::PopulationModel& population)
       const;
 
+  // Counter changes summed over many customers, so that a batch carries
+  // one merge per counter row rather than one per customer: key -> delta.
+  using CounterDeltas = std::map<std::string, std::vector<int64_t>>;
+
   // Adds to `batch` what moves the index from `old` (nullptr: the customer
-  // was not indexed) to `now`.
+  // was not indexed) to `now`: the standing and order rows, and the counter
+  // changes — into `deltas` when given (then WriteCounters() must follow),
+  // else as merges straight into `batch`.
   void Write(const store::v1::Standing* old, const store::v1::Standing& now,
-             rocksdb::WriteBatch* batch) const;
+             rocksdb::WriteBatch* batch, CounterDeltas* deltas = nullptr) const;
+
+  // One merge per non-zero delta.
+  void WriteCounters(const CounterDeltas& deltas,
+                     rocksdb::WriteBatch* batch) const;
 
   // The customer's standing row; nullopt when not indexed.
   absl::StatusOr<std::optional<store::v1::Standing>> Get(
@@ -64,7 +77,8 @@ class SegmentIndex {
   // store->segment_mutex() (shared is enough) until `batch` is written.
   absl::Status Update(const store::v1::CustomerState& state,
                       const store::v1::PopulationModel& population,
-                      rocksdb::WriteBatch* batch) const;
+                      rocksdb::WriteBatch* batch,
+                      CounterDeltas* deltas = nullptr) const;
 
   // Re-evaluates every customer against the stored population; returns how
   // many were evaluated.
