@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "infra/app/commands.h"
 #include "infra/app/format.h"
@@ -26,6 +27,11 @@ void AddClientSecurityFlags(CLI::App* command,
 
 // CLI11 reports parse errors by exception; they end here, at the edge.
 int Main(int argc, char** argv) {
+  // Debian's Abseil is built with mutex deadlock detection on, which keeps
+  // a process-wide lock graph behind every absl::Mutex (gRPC's included):
+  // on the query path it serialises the server. kehu's lock order is
+  // fixed by design; the detector is for debugging, not for serving.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   using namespace kehu::app;  // NOLINT
   CLI::App app{"kehu: event-sourced customer relationship management"};
   app.require_subcommand(1);
