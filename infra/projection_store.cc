@@ -165,6 +165,34 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::OpenReadOnly(
   return store;
 }
 
+absl::StatusOr<std::string> ProjectionStore::ReadReportingCurrency(
+    const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir + "/CURRENT", ec)) {
+    return absl::NotFoundError(absl::StrCat("no projection store in ", dir));
+  }
+  // Read-only mode may open a subset of the column families.
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {schema::FamilyName(Family::kMeta), rocksdb::ColumnFamilyOptions()}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  KEHU_RETURN_IF_ERROR(FromRocks(
+      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir, descriptors,
+                                   &handles, &raw),
+      absl::StrCat("opening projection store ", dir, " read-only")));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string currency;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), handles[1],
+                              schema::kMetaReportingCurrency, &currency);
+  for (auto* handle : handles) {
+    db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+  }
+  KEHU_RETURN_IF_ERROR(
+      FromRocks(s, absl::StrCat("reading the reporting currency of ", dir)));
+  return currency;
+}
+
 ProjectionStore::~ProjectionStore() {
   if (db_ == nullptr) return;
   for (auto* handle : families_) {

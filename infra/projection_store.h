@@ -53,6 +53,13 @@ class ProjectionStore {
   static absl::StatusOr<std::unique_ptr<ProjectionStore>> OpenReadOnly(
       const std::string& dir, size_t block_cache_bytes = size_t{64} << 20);
 
+  // The reporting currency of the existing store in `dir`, read with only
+  // the `meta` family open (read-only, as OpenReadOnly), so that it stays
+  // cheap beside a large write-ahead log. Fails with NOT_FOUND when `dir`
+  // holds no store.
+  static absl::StatusOr<std::string> ReadReportingCurrency(
+      const std::string& dir);
+
   ~ProjectionStore();
   ProjectionStore(const ProjectionStore&) = delete;
   ProjectionStore& operator=(const ProjectionStore&) = delete;

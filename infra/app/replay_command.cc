@@ -17,9 +17,9 @@ namespace {
 // The reporting currency of the store in `store_dir`; "" when there is
 // none or it cannot be read (the caller then falls back to the default).
 std::string StoreCurrency(const std::string& store_dir) {
-  auto store = infra::ProjectionStore::OpenReadOnly(store_dir, size_t{8} << 20);
-  if (!store.ok()) return "";
-  return (*store)->reporting_currency();
+  absl::StatusOr<std::string> currency =
+      infra::ProjectionStore::ReadReportingCurrency(store_dir);
+  return currency.ok() ? *currency : "";
 }
 
 }  // namespace
