@@ -152,7 +152,9 @@ struct ReplayCommandOptions {
   // Fold only events that occurred at or before this time: YYYY-MM-DD
   // (midnight UTC) or RFC 3339; "" for no cut.
   std::string until;
-  // Run the population step at this date (YYYY-MM-DD) at the end; "".
+  // Run the population step at this reference time at the end: YYYY-MM-DD
+  // (midnight UTC) or RFC 3339, e.g. the as_of of a scheduled fit; "" for
+  // none.
   std::string fit_as_of;
   // Reporting currency of the new store; "" takes DIR/store's when there is
   // one, else EUR.

@@ -197,8 +197,9 @@ int Main(int argc, char** argv) {
       "Fold only events that occurred at or before this time (YYYY-MM-DD = "
       "midnight UTC, or RFC 3339)");
   replay_cmd->add_option("--fit-as-of", replay.fit_as_of,
-                         "Run the population step at this date (YYYY-MM-DD) "
-                         "after folding");
+                         "Run the population step at this reference time "
+                         "(YYYY-MM-DD = midnight UTC, or RFC 3339) after "
+                         "folding");
   replay_cmd->add_option("--currency", replay.currency,
                          "Reporting currency of the new store (default: "
                          "DIR/store's, else EUR)");

@@ -44,9 +44,10 @@ int RunReplay(const ReplayCommandOptions& options) {
   }
   if (!options.fit_as_of.empty()) {
     absl::Time as_of;
-    if (!ParseDay(options.fit_as_of, &as_of)) {
-      return fail(absl::StrCat("--fit-as-of: expected YYYY-MM-DD, got \"",
-                               options.fit_as_of, "\""));
+    if (!ParseDayOrTime(options.fit_as_of, &as_of)) {
+      return fail(absl::StrCat(
+          "--fit-as-of: expected YYYY-MM-DD or an RFC 3339 time, got \"",
+          options.fit_as_of, "\""));
     }
     replay.fit_as_of = as_of;
   }
