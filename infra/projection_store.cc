@@ -11,6 +11,8 @@
 #include "rocksdb/table.h"
 
 namespace kehu::infra {
+using schema::Family;
+
 namespace {
 
 // Adds counter rows (schema::EncodeCounters) element by element; a shorter
@@ -33,30 +35,17 @@ class AddCounters final : public rocksdb::AssociativeMergeOperator {
   const char* Name() const override { return "kehu.AddCounters"; }
 };
 
-}  // namespace
-
-using schema::Family;
-
-absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
-    const std::string& dir, const ProjectionStoreOptions& options) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot create projection store directory ", dir, ": ", ec.message()));
-  }
-
+// The column families of a store, with the options both Open() and
+// OpenReadOnly() need (the segments family cannot be read without its
+// merge operator).
+std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(
+    size_t block_cache_bytes) {
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.block_cache = rocksdb::NewLRUCache(block_cache_bytes);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.compression = rocksdb::kLZ4Compression;
-
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
-  db_options.max_background_jobs = 2;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
@@ -72,6 +61,27 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
     descriptors.emplace_back(schema::FamilyName(static_cast<Family>(i)),
                              family_options);
   }
+  return descriptors;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
+    const std::string& dir, const ProjectionStoreOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create projection store directory ", dir, ": ", ec.message()));
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors =
+      FamilyDescriptors(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
@@ -122,6 +132,69 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   store->population_ = std::make_shared<store::v1::PopulationModel>(
       population.value_or(store::v1::PopulationModel()));
   return store;
+}
+
+absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::OpenReadOnly(
+    const std::string& dir, size_t block_cache_bytes) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir + "/CURRENT", ec)) {
+    return absl::NotFoundError(absl::StrCat("no projection store in ", dir));
+  }
+  rocksdb::DBOptions db_options;
+  // Every table file is opened now, so that a process writing the store
+  // meanwhile may compact files away without breaking later reads.
+  db_options.max_open_files = -1;
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors =
+      FamilyDescriptors(block_cache_bytes);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors,
+                                                   &handles, &raw);
+  KEHU_RETURN_IF_ERROR(FromRocks(
+      s, absl::StrCat("opening projection store ", dir, " read-only")));
+
+  auto store = std::unique_ptr<ProjectionStore>(new ProjectionStore());
+  store->db_.reset(raw);
+  store->families_.assign(handles.begin() + 1, handles.end());
+  raw->DestroyColumnFamilyHandle(handles[0]).PermitUncheckedError();
+  s = raw->Get(rocksdb::ReadOptions(), store->family(Family::kMeta),
+               schema::kMetaReportingCurrency, &store->reporting_currency_);
+  if (!s.IsNotFound()) {
+    KEHU_RETURN_IF_ERROR(
+        FromRocks(s, "reading projection store reporting currency"));
+  }
+  KEHU_ASSIGN_OR_RETURN(auto population, store->ReadPopulation());
+  store->population_ = std::make_shared<store::v1::PopulationModel>(
+      population.value_or(store::v1::PopulationModel()));
+  return store;
+}
+
+absl::StatusOr<std::string> ProjectionStore::ReadReportingCurrency(
+    const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir + "/CURRENT", ec)) {
+    return absl::NotFoundError(absl::StrCat("no projection store in ", dir));
+  }
+  // Read-only mode may open a subset of the column families.
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {schema::FamilyName(Family::kMeta), rocksdb::ColumnFamilyOptions()}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  KEHU_RETURN_IF_ERROR(FromRocks(
+      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir, descriptors,
+                                   &handles, &raw),
+      absl::StrCat("opening projection store ", dir, " read-only")));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string currency;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), handles[1],
+                              schema::kMetaReportingCurrency, &currency);
+  for (auto* handle : handles) {
+    db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+  }
+  KEHU_RETURN_IF_ERROR(
+      FromRocks(s, absl::StrCat("reading the reporting currency of ", dir)));
+  return currency;
 }
 
 ProjectionStore::~ProjectionStore() {

@@ -8,6 +8,9 @@
 // recovery keeps a prefix of the batches, so state and progress stay
 // consistent after a crash and the projector refolds the lost tail.
 //
+// A store can also be opened read-only (OpenReadOnly: `kehu digest`),
+// beside a process that has it open for writing.
+//
 // Concurrency: all methods are thread-safe (RocksDB's guarantees).
 #ifndef KEHU_INFRA_PROJECTION_STORE_H_
 #define KEHU_INFRA_PROJECTION_STORE_H_
@@ -40,6 +43,22 @@ class ProjectionStore {
   // Opens the store in `dir`, creating it if missing.
   static absl::StatusOr<std::unique_ptr<ProjectionStore>> Open(
       const std::string& dir, const ProjectionStoreOptions& options);
+
+  // Opens the existing store in `dir` for reading only, with RocksDB's
+  // read-only mode: no LOCK file is taken, so this works while a `kehu
+  // serve` holds the store. It reads the store as it was when opened (its
+  // table files and write-ahead log at that moment); later writes by
+  // another process are not seen. Every write through it fails. Fails with
+  // NOT_FOUND when `dir` holds no store.
+  static absl::StatusOr<std::unique_ptr<ProjectionStore>> OpenReadOnly(
+      const std::string& dir, size_t block_cache_bytes = size_t{64} << 20);
+
+  // The reporting currency of the existing store in `dir`, read with only
+  // the `meta` family open (read-only, as OpenReadOnly), so that it stays
+  // cheap beside a large write-ahead log. Fails with NOT_FOUND when `dir`
+  // holds no store.
+  static absl::StatusOr<std::string> ReadReportingCurrency(
+      const std::string& dir);
 
   ~ProjectionStore();
   ProjectionStore(const ProjectionStore&) = delete;

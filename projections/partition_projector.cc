@@ -99,6 +99,13 @@ absl::Status PartitionProjector::Apply(const infra::LogRecord& record,
     DeadLetter(record, "", "does not parse as a kehu.events.v1.Event", batch);
     return absl::OkStatus();
   }
+  if (cut_.has_value() && event.has_occurred_at() &&
+      absl::FromUnixSeconds(event.occurred_at().seconds()) +
+              absl::Nanoseconds(event.occurred_at().nanos()) >
+          *cut_) {
+    progress_.set_after_cut(progress_.after_cut() + 1);
+    return absl::OkStatus();
+  }
   if (infra::IsUnknownPayload(event)) {
     progress_.set_unknown_skipped(progress_.unknown_skipped() + 1);
     return absl::OkStatus();

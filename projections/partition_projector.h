@@ -21,12 +21,14 @@
 #define KEHU_PROJECTIONS_PARTITION_PROJECTOR_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "infra/event_log.h"
 #include "infra/projection_store.h"
 #include "kehu/store/v1/store.pb.h"
@@ -52,6 +54,14 @@ class PartitionProjector {
 
   PartitionProjector(const PartitionProjector&) = delete;
   PartitionProjector& operator=(const PartitionProjector&) = delete;
+
+  // Leaves out every event that occurred after `until` (the cut of `kehu
+  // replay --until`, replay.h): a record whose event parses and whose
+  // occurred_at is later is counted in progress().after_cut and otherwise
+  // passed over, as if it were not in the log. A record that does not
+  // parse has no business time and is dead-lettered as always.
+  // REQUIRES: called before the first Process().
+  void set_cut(absl::Time until) { cut_ = until; }
 
   // Folds `records` and commits them.
   // REQUIRES: records are of this partition, consecutive, and the first
@@ -92,6 +102,7 @@ class PartitionProjector {
   const int32_t partition_;
   const size_t cache_customers_;
   const int32_t partition_count_;  // 0: keys are not checked
+  std::optional<absl::Time> cut_;  // set_cut(); nullopt: no cut
   const SegmentIndex segments_;
   store::v1::PartitionProgress progress_;
   absl::flat_hash_map<std::string, CachedCustomer> cache_;

@@ -12,6 +12,7 @@
 #include "infra/status_macros.h"
 #include "infra/store_schema.h"
 #include "projections/lifetime_value_fit.h"
+#include "projections/segment_index.h"
 #include "rocksdb/snapshot.h"
 
 namespace kehu::projections {
@@ -231,6 +232,19 @@ absl::StatusOr<store::v1::PopulationModel> MeasurePopulation(
   model.set_median_current_value_minor(median(current));
   model.set_median_potential_value_minor(median(potential));
   return model;
+}
+
+absl::StatusOr<PopulationStepResult> RunPopulationStep(
+    infra::ProjectionStore* store, absl::Time as_of,
+    const PopulationOptions& options) {
+  PopulationStepResult result;
+  KEHU_ASSIGN_OR_RETURN(result.population,
+                        MeasurePopulation(*store, as_of, options));
+  KEHU_RETURN_IF_ERROR(store->PutPopulation(result.population));
+  // Every standing moves to the new reference time and cut points.
+  KEHU_ASSIGN_OR_RETURN(result.indexed_customers,
+                        SegmentIndex(store).RefreshAll());
+  return result;
 }
 
 }  // namespace kehu::projections

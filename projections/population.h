@@ -14,7 +14,9 @@
 #ifndef KEHU_PROJECTIONS_POPULATION_H_
 #define KEHU_PROJECTIONS_POPULATION_H_
 
+#include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -40,6 +42,23 @@ struct PopulationOptions {
 // Measures the population of `store` at `as_of`.
 absl::StatusOr<store::v1::PopulationModel> MeasurePopulation(
     const infra::ProjectionStore& store, absl::Time as_of,
+    const PopulationOptions& options = {});
+
+// What the population step did.
+struct PopulationStepResult {
+  store::v1::PopulationModel population;
+  // Customers whose standing was re-evaluated.
+  int64_t indexed_customers = 0;
+};
+
+// The population step as `kehu fit` runs it: MeasurePopulation() at
+// `as_of`, stores the result as the `population` row, then re-evaluates
+// every customer's standing against it (SegmentIndex::RefreshAll). Since
+// every standing is re-evaluated, the segment index afterwards depends on
+// this step's population only, not on earlier ones.
+// REQUIRES: `store` is not read-only.
+absl::StatusOr<PopulationStepResult> RunPopulationStep(
+    infra::ProjectionStore* store, absl::Time as_of,
     const PopulationOptions& options = {});
 
 // The four quintile cut points of `values` (any order): the values at the

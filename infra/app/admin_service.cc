@@ -5,7 +5,7 @@
 #include "infra/grpc_status.h"
 #include "infra/reference_time.h"
 #include "infra/status_macros.h"
-#include "projections/segment_index.h"
+#include "projections/population.h"
 
 namespace kehu::app {
 
@@ -22,12 +22,10 @@ absl::StatusOr<admin::v1::FitResponse> AdminService::RunFit(absl::Time as_of) {
   absl::MutexLock lock(&fit_mu_);
   const absl::Time started = absl::Now();
   KEHU_ASSIGN_OR_RETURN(
-      store::v1::PopulationModel population,
-      projections::MeasurePopulation(*store_, as_of, options_));
-  KEHU_RETURN_IF_ERROR(store_->PutPopulation(population));
-  // Every standing moves to the new reference time and cut points.
-  KEHU_ASSIGN_OR_RETURN(const int64_t indexed,
-                        projections::SegmentIndex(store_).RefreshAll());
+      projections::PopulationStepResult step,
+      projections::RunPopulationStep(store_, as_of, options_));
+  const store::v1::PopulationModel& population = step.population;
+  const int64_t indexed = step.indexed_customers;
 
   admin::v1::FitResponse response;
   *response.mutable_as_of() =

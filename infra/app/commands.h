@@ -141,6 +141,36 @@ int RunQueryTimeline(const ClientOptions& options,
 int RunQuerySatisfaction(const ClientOptions& options, const std::string& split,
                          const std::string& from, const std::string& to);
 
+// `kehu replay`: the flags as typed.
+struct ReplayCommandOptions {
+  // Data directory whose embedded log (DIR/log) is replayed.
+  std::string data_dir = "kehu-data";
+  // New data directory; the store is built in INTO/store.
+  std::string into;
+  // Fold offsets below this in every partition; < 0: to the end.
+  int64_t until_offset = -1;
+  // Fold only events that occurred at or before this time: YYYY-MM-DD
+  // (midnight UTC) or RFC 3339; "" for no cut.
+  std::string until;
+  // Run the population step at this reference time at the end: YYYY-MM-DD
+  // (midnight UTC) or RFC 3339, e.g. the as_of of a scheduled fit; "" for
+  // none.
+  std::string fit_as_of;
+  // Reporting currency of the new store; "" takes DIR/store's when there is
+  // one, else EUR.
+  std::string currency;
+  int threads = 2;
+  int batch_records = 10000;
+};
+// Rebuilds every projection from DIR/log into a fresh INTO/store
+// (projections/replay.h), with a progress bar on a terminal (plain lines
+// otherwise) and a summary.
+int RunReplay(const ReplayCommandOptions& options);
+
+// Prints the digest of DIR/store (infra/store_digest.h); with `families`,
+// each family's row count and digest too.
+int RunDigest(const std::string& data_dir, bool families);
+
 }  // namespace kehu::app
 
 #endif  // KEHU_INFRA_APP_COMMANDS_H_

@@ -1,5 +1,6 @@
 #include "infra/app/format.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/strings/ascii.h"
@@ -30,6 +31,49 @@ int CurrencyExponent(const std::string& currency) {
 bool ParseDay(const std::string& text, absl::Time* day) {
   std::string err;
   return absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), day, &err);
+}
+
+bool ParseDayOrTime(const std::string& text, absl::Time* time) {
+  if (ParseDay(text, time)) return true;
+  std::string err;
+  return absl::ParseTime(absl::RFC3339_full, text, time, &err);
+}
+
+std::string FormatShortDuration(absl::Duration d) {
+  const int64_t seconds =
+      std::max<int64_t>(0, absl::ToInt64Seconds(d + absl::Milliseconds(500)));
+  if (seconds < 60) return absl::StrCat(seconds, "s");
+  if (seconds < 3600) {
+    return absl::StrFormat("%dm%02ds", seconds / 60, seconds % 60);
+  }
+  return absl::StrFormat("%dh%02dm", seconds / 3600, seconds % 3600 / 60);
+}
+
+std::string FormatProgress(int64_t done, int64_t total, absl::Duration elapsed,
+                           bool bar) {
+  const double fraction =
+      total > 0 ? std::min(1.0, static_cast<double>(done) / total) : 1.0;
+  const double seconds = absl::ToDoubleSeconds(elapsed);
+  const double rate = seconds > 0 ? done / seconds : 0;
+  std::string out;
+  if (bar) {
+    constexpr int kCells = 20;
+    const int full = static_cast<int>(fraction * kCells);
+    out = absl::StrCat("[", std::string(full, '#'),
+                       std::string(kCells - full, '.'), "] ");
+  }
+  absl::StrAppend(&out, done, "/", total, " events  ",
+                  absl::StrFormat("%.1f%%", 100 * fraction), "  ",
+                  absl::StrFormat("%.0f", rate), " events/s  ETA ");
+  if (done >= total) {
+    absl::StrAppend(&out, "0s");
+  } else if (rate > 0) {
+    absl::StrAppend(&out, FormatShortDuration(absl::Seconds(
+                              static_cast<double>(total - done) / rate)));
+  } else {
+    absl::StrAppend(&out, "-");
+  }
+  return out;
 }
 
 std::string FormatMoney(int64_t minor_units, const std::string& currency) {

@@ -14,6 +14,20 @@ namespace kehu::app {
 // Parses "YYYY-MM-DD" as midnight UTC; false when it does not parse.
 bool ParseDay(const std::string& text, absl::Time* day);
 
+// Parses "YYYY-MM-DD" (midnight UTC) or an RFC 3339 time
+// ("2025-03-31T23:59:59Z", "2025-03-31T12:00:00+02:00"); false when it is
+// neither.
+bool ParseDayOrTime(const std::string& text, absl::Time* time);
+
+// A duration for people, rounded to seconds: "9s", "3m05s", "1h02m".
+std::string FormatShortDuration(absl::Duration d);
+
+// One line of progress through `total` items, `done` of them after
+// `elapsed`: "1234567/5000000 events  24.7%  412345 events/s  ETA 9s";
+// with `bar`, led by a bar of 20 cells ("[#####...............] ").
+std::string FormatProgress(int64_t done, int64_t total, absl::Duration elapsed,
+                           bool bar);
+
 // "1234.56 EUR": minor units shown with the currency's ISO 4217 exponent.
 std::string FormatMoney(int64_t minor_units, const std::string& currency);
 // "2025-03-31" (UTC), or "-" when unset.

@@ -181,6 +181,52 @@ int Main(int argc, char** argv) {
       ->add_option("-o,--output", import_output, "Output file, - for stdout")
       ->capture_default_str();
 
+  ReplayCommandOptions replay;
+  auto* replay_cmd = app.add_subcommand(
+      "replay",
+      "Rebuild every projection from the embedded log into a fresh store");
+  replay_cmd
+      ->add_option("--data", replay.data_dir,
+                   "Data directory whose log (DIR/log) is replayed; no serve "
+                   "may run on it")
+      ->capture_default_str();
+  replay_cmd
+      ->add_option("--into", replay.into,
+                   "New, empty data directory; the store goes to INTO/store")
+      ->required();
+  replay_cmd
+      ->add_option("--until-offset", replay.until_offset,
+                   "Fold offsets below N in every partition")
+      ->check(CLI::NonNegativeNumber);
+  replay_cmd->add_option(
+      "--until", replay.until,
+      "Fold only events that occurred at or before this time (YYYY-MM-DD = "
+      "midnight UTC, or RFC 3339)");
+  replay_cmd->add_option("--fit-as-of", replay.fit_as_of,
+                         "Run the population step at this reference time "
+                         "(YYYY-MM-DD = midnight UTC, or RFC 3339) after "
+                         "folding");
+  replay_cmd->add_option("--currency", replay.currency,
+                         "Reporting currency of the new store (default: "
+                         "DIR/store's, else EUR)");
+  replay_cmd
+      ->add_option("--threads", replay.threads, "Partitions folded at once")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  replay_cmd->add_option("--batch", replay.batch_records, "Records per commit")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+
+  std::string digest_data = "kehu-data";
+  bool digest_families = false;
+  auto* digest_cmd = app.add_subcommand(
+      "digest",
+      "Print a SHA-256 of the projection store's contents (DIR/store)");
+  digest_cmd->add_option("--data", digest_data, "Data directory")
+      ->capture_default_str();
+  digest_cmd->add_flag("--families", digest_families,
+                       "Also each column family's row count and digest");
+
   ClientOptions client;
   double fit_timeout_seconds = 600;
   auto* fit_cmd = app.add_subcommand(
@@ -347,6 +393,8 @@ int Main(int argc, char** argv) {
     serve.fit_interval = absl::Hours(fit_interval_hours);
     return RunServe(serve);
   }
+  if (replay_cmd->parsed()) return RunReplay(replay);
+  if (digest_cmd->parsed()) return RunDigest(digest_data, digest_families);
   if (import_cmd->parsed())
     return RunImport(import_kind, import_input, import_output);
   if (fit_cmd->parsed()) {

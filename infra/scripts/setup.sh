@@ -11,6 +11,7 @@ packages=(
   librocksdb-dev
   librdkafka-dev
   libcli11-dev
+  libssl-dev        # SHA-256 of `kehu digest`
   libgtest-dev libgmock-dev
   # infra/scripts/grpc_call.py, the generic client over server reflection
   python3-grpcio    # gRPC for Python: channels and calls

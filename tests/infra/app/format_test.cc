@@ -26,5 +26,36 @@ TEST(FormatTest, EnumNamesLoseTheirPrefix) {
       "retail consumer");
 }
 
+TEST(FormatTest, DaysAndRfc3339TimesParse) {
+  absl::Time t;
+  ASSERT_TRUE(ParseDayOrTime("2025-03-31", &t));
+  EXPECT_EQ(absl::ToUnixSeconds(t), 1743379200);
+  ASSERT_TRUE(ParseDayOrTime("2025-03-31T23:59:59Z", &t));
+  EXPECT_EQ(absl::ToUnixSeconds(t), 1743465599);
+  ASSERT_TRUE(ParseDayOrTime("2025-04-01T01:59:59+02:00", &t));
+  EXPECT_EQ(absl::ToUnixSeconds(t), 1743465599);
+  EXPECT_FALSE(ParseDayOrTime("31/03/2025", &t));
+  EXPECT_FALSE(ParseDayOrTime("", &t));
+}
+
+TEST(FormatTest, ShortDurationsRoundToSeconds) {
+  EXPECT_EQ(FormatShortDuration(absl::Milliseconds(400)), "0s");
+  EXPECT_EQ(FormatShortDuration(absl::Seconds(9)), "9s");
+  EXPECT_EQ(FormatShortDuration(absl::Seconds(185)), "3m05s");
+  EXPECT_EQ(FormatShortDuration(absl::Seconds(3720)), "1h02m");
+}
+
+TEST(FormatTest, ProgressShowsRateShareAndTimeLeft) {
+  EXPECT_EQ(FormatProgress(250, 1000, absl::Seconds(2), false),
+            "250/1000 events  25.0%  125 events/s  ETA 6s");
+  EXPECT_EQ(FormatProgress(250, 1000, absl::Seconds(2), true),
+            "[#####...............] 250/1000 events  25.0%  125 events/s  "
+            "ETA 6s");
+  EXPECT_EQ(FormatProgress(0, 1000, absl::ZeroDuration(), false),
+            "0/1000 events  0.0%  0 events/s  ETA -");
+  EXPECT_EQ(FormatProgress(0, 0, absl::ZeroDuration(), false),
+            "0/0 events  100.0%  0 events/s  ETA 0s");
+}
+
 }  // namespace
 }  // namespace kehu::app

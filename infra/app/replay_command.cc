@@ -1,0 +1,128 @@
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "infra/app/commands.h"
+#include "infra/app/format.h"
+#include "infra/projection_store.h"
+#include "projections/replay.h"
+
+namespace kehu::app {
+namespace {
+
+// The reporting currency of the store in `store_dir`; "" when there is
+// none or it cannot be read (the caller then falls back to the default).
+std::string StoreCurrency(const std::string& store_dir) {
+  absl::StatusOr<std::string> currency =
+      infra::ProjectionStore::ReadReportingCurrency(store_dir);
+  return currency.ok() ? *currency : "";
+}
+
+}  // namespace
+
+int RunReplay(const ReplayCommandOptions& options) {
+  auto fail = [](const std::string& message) {
+    std::cerr << "kehu replay: " << message << "\n";
+    return kExitError;
+  };
+  if (options.into.empty()) return fail("--into: a new directory is required");
+  projections::ReplayOptions replay;
+  if (options.until_offset >= 0) replay.until_offset = options.until_offset;
+  if (!options.until.empty()) {
+    absl::Time until;
+    if (!ParseDayOrTime(options.until, &until)) {
+      return fail(
+          absl::StrCat("--until: expected YYYY-MM-DD or an RFC 3339 time "
+                       "(2025-03-31T23:59:59Z), got \"",
+                       options.until, "\""));
+    }
+    replay.until = until;
+  }
+  if (!options.fit_as_of.empty()) {
+    absl::Time as_of;
+    if (!ParseDayOrTime(options.fit_as_of, &as_of)) {
+      return fail(absl::StrCat(
+          "--fit-as-of: expected YYYY-MM-DD or an RFC 3339 time, got \"",
+          options.fit_as_of, "\""));
+    }
+    replay.fit_as_of = as_of;
+  }
+  replay.threads = options.threads;
+  replay.batch_records = static_cast<size_t>(options.batch_records);
+
+  std::error_code ec;
+  if (std::filesystem::exists(options.into, ec) &&
+      (!std::filesystem::is_directory(options.into, ec) ||
+       !std::filesystem::is_empty(options.into, ec))) {
+    return fail(absl::StrCat("--into ", options.into,
+                             ": exists and is not an empty directory; a "
+                             "replay builds a fresh store"));
+  }
+  const std::string log_dir = options.data_dir + "/log";
+  const std::string store_dir = options.into + "/store";
+  infra::ProjectionStoreOptions store_options;
+  store_options.reporting_currency = options.currency;
+  if (store_options.reporting_currency.empty()) {
+    store_options.reporting_currency =
+        StoreCurrency(options.data_dir + "/store");
+  }
+  if (store_options.reporting_currency.empty()) {
+    store_options.reporting_currency = "EUR";
+  }
+
+  // A bar rewritten in place on a terminal; a plain line every few seconds
+  // in a log file or pipe.
+  const bool tty = isatty(STDERR_FILENO) == 1;
+  replay.progress_interval = tty ? absl::Milliseconds(250) : absl::Seconds(5);
+  bool bar_shown = false;
+  replay.on_progress = [&](const projections::ReplayProgress& p) {
+    const std::string line =
+        FormatProgress(p.records_done, p.records_total, p.elapsed, tty);
+    if (tty) {
+      std::cerr << "\r" << line << "\033[K" << std::flush;
+      bar_shown = true;
+    } else {
+      std::cerr << "kehu replay: " << line << "\n";
+    }
+  };
+
+  absl::StatusOr<projections::ReplayResult> result =
+      projections::ReplayEmbeddedLog(log_dir, store_dir, store_options, replay);
+  if (bar_shown) std::cerr << "\n";
+  if (!result.ok()) {
+    if (absl::IsNotFound(result.status())) {
+      return fail(absl::StrCat("--data ", options.data_dir, ": ",
+                               result.status().message()));
+    }
+    return fail(std::string(result.status().message()));
+  }
+
+  const double seconds = absl::ToDoubleSeconds(result->fold_time);
+  std::cout << absl::StrFormat(
+      "replayed %d events in %.2f s (%.0f events/s) into %s\n", result->records,
+      seconds, seconds > 0 ? result->records / seconds : 0.0, store_dir);
+  std::cout << "  up to offsets " << absl::StrJoin(result->stop_offsets, ",")
+            << " (per partition)\n";
+  std::cout << absl::StrFormat(
+      "  %d folded, %d duplicates, %d dead-lettered, %d unknown, %d after "
+      "the cut\n",
+      result->folded, result->duplicates, result->dead_lettered,
+      result->unknown_skipped, result->after_cut);
+  if (result->fit.has_value()) {
+    google::protobuf::Timestamp as_of;
+    as_of.set_seconds(result->fit->population.as_of_us() / 1000000);
+    std::cout << absl::StrFormat(
+        "  population as of %s: %d customers with purchases, %d standings "
+        "refreshed (%.2f s)\n",
+        FormatDate(as_of), result->fit->population.purchasing_customers(),
+        result->fit->indexed_customers,
+        absl::ToDoubleSeconds(result->fit_time));
+  }
+  return kExitOk;
+}
+
+}  // namespace kehu::app

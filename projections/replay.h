@@ -1,0 +1,140 @@
+// Replay: rebuilds every projection from the event log into a fresh
+// projection store — the audit path (`kehu replay`), and the way to a new
+// store when the schema or the reporting currency changes.
+//
+// Operation: each partition is read from offset 0 up to its stop offset in
+// batches of `batch_records` records, and each batch is folded by that
+// partition's PartitionProjector — the code the live projector
+// (projector.h) runs, committing state, indexes, segment index, timeline,
+// dedup rows, dead letters and progress in one WriteBatch per batch. The
+// result does not depend on batching, so the store ends with the same rows
+// in every family as a live store that folded the same prefix of the log
+// (store_digest.h compares them). A partition's stop offset is its end
+// offset when Replay() starts, or `until_offset` when that is smaller:
+// records appended meanwhile are not read. With `fit_as_of`, the
+// population step (`kehu fit`, RunPopulationStep) runs once at the end.
+//
+// The cut by business time (`until`): the log is in append order, not in
+// occurred_at order — an event may be appended long after it occurred (an
+// ERP sending at night, a backfill, an import of old data), and events of
+// different customers interleave freely. The cut therefore filters, it
+// does not truncate: every record up to the stop offsets is read, and an
+// event is folded exactly when its occurred_at <= `until` (inclusive),
+// wherever it sits in the log; a later one is counted in its partition's
+// progress (after_cut) and otherwise left out. The store then holds what
+// the log knows today about business time up to `until` — which is not
+// necessarily a state the live store was ever in, since at that moment it
+// had not yet seen the events appended late. Records that do not parse
+// have no business time and are dead-lettered as always. With both
+// `until_offset` and `until`, both cuts apply.
+//
+// Population: the standings of the segment index and the `population` row
+// depend on `kehu fit`. The step re-evaluates every customer (SegmentIndex::
+// RefreshAll), so a live store with several fits in its history has the
+// standings its last fit gives; a replay with `fit_as_of` reproduces a
+// store on which a fit at that reference time ran once, after the same
+// prefix of the log was folded. A live store fitted earlier and then
+// folded further holds a population measured on a smaller prefix, which a
+// replay does not reproduce.
+//
+// Concurrency: Replay() folds up to `threads` partitions at a time, each on
+// its own thread (partitions hold disjoint customers, and the segment
+// counters they share are updated by commutative merges); `on_progress` is
+// called on the calling thread. Nothing else may write the store meanwhile.
+//
+// Limitations: the stop offsets are fixed at the start; the log may grow
+// meanwhile (the Kafka backend), the embedded log opened by ReplayEmbedded
+// Log() cannot (it holds the log's lock).
+#ifndef KEHU_PROJECTIONS_REPLAY_H_
+#define KEHU_PROJECTIONS_REPLAY_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "infra/event_log.h"
+#include "infra/projection_store.h"
+#include "projections/partition_projector.h"
+#include "projections/population.h"
+
+namespace kehu::projections {
+
+// Where a replay stands, for a progress display.
+struct ReplayProgress {
+  // Records read and handed to the projectors (folded, deduplicated,
+  // dead-lettered or left out by the cut).
+  int64_t records_done = 0;
+  // Sum over the partitions of their stop offsets.
+  int64_t records_total = 0;
+  absl::Duration elapsed;
+};
+
+struct ReplayOptions {
+  // Fold offsets below this in every partition; nullopt: up to the
+  // partition's end offset when Replay() starts. Must be >= 0.
+  std::optional<int64_t> until_offset;
+  // Leave out events that occurred after this time (see above); nullopt:
+  // no cut by business time.
+  std::optional<absl::Time> until;
+  // Run the population step at this reference time after folding;
+  // nullopt: none (the store then has no `population` row).
+  std::optional<absl::Time> fit_as_of;
+  PopulationOptions population;
+
+  // Records read and folded per PartitionProjector::Process() call, i.e.
+  // per WriteBatch.
+  size_t batch_records = 10000;
+  // Partitions folded at the same time. Must be > 0.
+  int threads = 2;
+  // Customers each partition keeps in its write-back cache.
+  size_t cache_customers = PartitionProjector::kDefaultCacheCustomers;
+
+  // Called on the calling thread every `progress_interval` while folding,
+  // and once when folding is done; may be empty.
+  std::function<void(const ReplayProgress&)> on_progress;
+  absl::Duration progress_interval = absl::Seconds(1);
+};
+
+struct ReplayResult {
+  // Per partition: the offset the replay stopped before.
+  std::vector<int64_t> stop_offsets;
+  // Records read; the sum of the four counts below plus unknown_skipped.
+  int64_t records = 0;
+  int64_t folded = 0;
+  int64_t duplicates = 0;
+  int64_t dead_lettered = 0;
+  int64_t unknown_skipped = 0;
+  int64_t after_cut = 0;
+  // Reading and folding (without the population step).
+  absl::Duration fold_time;
+  // The population step, when options.fit_as_of was given.
+  std::optional<PopulationStepResult> fit;
+  absl::Duration fit_time;
+};
+
+// Folds the records of `log` into `store` as described above. `log` and
+// `store` are not owned.
+// REQUIRES: `store` is fresh: nothing was folded into it (no partition
+// progress row); otherwise fails with FAILED_PRECONDITION.
+absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
+                                    infra::ProjectionStore* store,
+                                    const ReplayOptions& options);
+
+// Opens the embedded log in `log_dir` (infra/embedded_log.h) and a new
+// store in `store_dir`, and Replay()s the one into the other; the store is
+// flushed and closed before this returns. Fails with NOT_FOUND when
+// `log_dir` holds no log, FAILED_PRECONDITION when another process holds
+// the log (a running `kehu serve`: the log must not grow during a replay)
+// or when `store_dir` exists and is not empty.
+absl::StatusOr<ReplayResult> ReplayEmbeddedLog(
+    const std::string& log_dir, const std::string& store_dir,
+    const infra::ProjectionStoreOptions& store_options,
+    const ReplayOptions& options);
+
+}  // namespace kehu::projections
+
+#endif  // KEHU_PROJECTIONS_REPLAY_H_

@@ -1,0 +1,142 @@
+// `kehu replay` and `kehu digest` as an operator runs them: a server loaded
+// through `kehu produce` and measured with `kehu fit`, stopped, its log
+// replayed into a fresh directory — and both stores print the same digest.
+#include <signal.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
+
+namespace kehu {
+namespace {
+
+using testing::Finished;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using testing::RunToEnd;
+using testing::Subprocess;
+using testing::TempDir;
+
+Finished Kehu(std::vector<std::string> args) {
+  args.insert(args.begin(), KEHU_BINARY);
+  return RunToEnd(args);
+}
+
+// The first line of `kehu digest --data DIR`; fails the test on error.
+std::string DigestOf(const std::string& data_dir) {
+  Finished run = Kehu({"digest", "--data", data_dir});
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.out, MatchesRegex("[0-9a-f]{64}\n")) << run.out;
+  return run.out.substr(0, run.out.find('\n'));
+}
+
+TEST(ReplayCliTest, AReplayOfAServedLogHasTheServedStoresDigest) {
+  TempDir dir;
+  const std::string data = dir.Sub("data");
+  Subprocess server({KEHU_BINARY, "serve", "--data", data, "--listen",
+                     "127.0.0.1:0", "--partitions", "4", "--fit-interval-hours",
+                     "0"});
+  const std::string line = server.ReadStderrUntil("listening on ");
+  ASSERT_THAT(line, HasSubstr("127.0.0.1:")) << server.stderr_text();
+  const size_t begin = line.find("listening on ") + 13;
+  const std::string address = line.substr(begin, line.find(',', begin) - begin);
+
+  Finished sim = Kehu({"simulate", "--customers", "300", "--seed", "9", "-o",
+                       dir.Sub("events.ndjson")});
+  ASSERT_EQ(sim.code, 0) << sim.err;
+  Finished produce =
+      Kehu({"produce", dir.Sub("events.ndjson"), "--server", address});
+  ASSERT_EQ(produce.code, 0) << produce.err;
+  Finished progress = Kehu(
+      {"query", "progress", "--wait", "--timeout", "120", "--server", address});
+  ASSERT_EQ(progress.code, 0) << progress.err;
+  Finished fit = Kehu({"fit", "--as-of", "2026-01-01", "--server", address});
+  ASSERT_EQ(fit.code, 0) << fit.err;
+
+  // The digest reads the store beside the running server; a replay must
+  // not read a log the server still appends to.
+  const std::string served = DigestOf(data);
+  Finished refused =
+      Kehu({"replay", "--data", data, "--into", dir.Sub("early")});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("kehu serve"));
+  EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1)
+      << refused.err;
+
+  server.Signal(SIGTERM);
+  ASSERT_EQ(server.Wait(), 0) << server.stderr_text();
+  EXPECT_EQ(DigestOf(data), served);
+
+  Finished replay = Kehu({"replay", "--data", data, "--into",
+                          dir.Sub("replayed"), "--fit-as-of", "2026-01-01"});
+  ASSERT_EQ(replay.code, 0) << replay.err;
+  EXPECT_THAT(replay.out, HasSubstr("events/s) into " + dir.Sub("replayed")));
+  EXPECT_THAT(replay.out, HasSubstr("0 dead-lettered"));
+  EXPECT_THAT(replay.out, HasSubstr("population as of 2026-01-01: "));
+  // Not a terminal: plain progress lines, the last at 100%.
+  EXPECT_THAT(replay.err, HasSubstr("kehu replay: "));
+  EXPECT_THAT(replay.err, HasSubstr("100.0%"));
+  EXPECT_THAT(replay.err, ::testing::Not(HasSubstr("\r")));
+  EXPECT_EQ(DigestOf(dir.Sub("replayed")), served);
+
+  // Without the fit, the population row and the standings differ.
+  Finished unfitted =
+      Kehu({"replay", "--data", data, "--into", dir.Sub("unfitted")});
+  ASSERT_EQ(unfitted.code, 0) << unfitted.err;
+  EXPECT_NE(DigestOf(dir.Sub("unfitted")), served);
+
+  Finished families = Kehu({"digest", "--data", data, "--families"});
+  ASSERT_EQ(families.code, 0) << families.err;
+  EXPECT_THAT(families.out, HasSubstr(served + "\n"));
+  EXPECT_THAT(
+      families.out,
+      MatchesRegex("(.|\n)*  customers +300 rows  [0-9a-f]{64}\n(.|\n)*"));
+  EXPECT_THAT(families.out, HasSubstr("  segments "));
+}
+
+TEST(ReplayCliTest, BadFlagsAndDirectoriesStopWithOneLineNamingThem) {
+  TempDir dir;
+  std::ofstream(dir.Sub("file")) << "x";
+
+  Finished no_log =
+      Kehu({"replay", "--data", dir.Sub("none"), "--into", dir.Sub("new")});
+  EXPECT_EQ(no_log.code, 1);
+  EXPECT_THAT(no_log.err,
+              HasSubstr("kehu replay: --data " + dir.Sub("none") +
+                        ": no embedded log in " + dir.Sub("none") + "/log"));
+
+  Finished not_empty =
+      Kehu({"replay", "--data", dir.Sub("none"), "--into", dir.path()});
+  EXPECT_EQ(not_empty.code, 1);
+  EXPECT_THAT(not_empty.err,
+              HasSubstr("kehu replay: --into " + dir.path() + ": exists"));
+
+  Finished bad_until = Kehu({"replay", "--data", dir.Sub("none"), "--into",
+                             dir.Sub("new"), "--until", "last tuesday"});
+  EXPECT_EQ(bad_until.code, 1);
+  EXPECT_THAT(bad_until.err, HasSubstr("--until: expected YYYY-MM-DD"));
+
+  Finished bad_fit = Kehu({"replay", "--data", dir.Sub("none"), "--into",
+                           dir.Sub("new"), "--fit-as-of", "2026-13-01"});
+  EXPECT_EQ(bad_fit.code, 1);
+  EXPECT_THAT(bad_fit.err, HasSubstr("--fit-as-of: expected YYYY-MM-DD"));
+
+  Finished no_store = Kehu({"digest", "--data", dir.Sub("none")});
+  EXPECT_EQ(no_store.code, 1);
+  EXPECT_THAT(no_store.err, HasSubstr("kehu digest: --data " + dir.Sub("none") +
+                                      ": no projection store in " +
+                                      dir.Sub("none") + "/store"));
+  for (const Finished* run :
+       {&no_log, &not_empty, &bad_until, &bad_fit, &no_store}) {
+    EXPECT_EQ(std::count(run->err.begin(), run->err.end(), '\n'), 1)
+        << run->err;
+  }
+}
+
+}  // namespace
+}  // namespace kehu

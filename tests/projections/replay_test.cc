@@ -1,0 +1,297 @@
+// Replay rebuilds the store a live projector keeps, row for row: the
+// digest of a replay equals the digest of a live store that folded the
+// same prefix of the log, however either batched its commits.
+#include "projections/replay.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "infra/embedded_log.h"
+#include "infra/store_digest.h"
+#include "projections/partition_projector.h"
+#include "projections/population.h"
+#include "projections/projector.h"
+#include "tests/projections/event_builders.h"
+#include "tests/testing/customer_states.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace kehu::projections {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::TempDir;
+
+constexpr int32_t kPartitions = 4;
+// 2026-01-01, after the simulated year: the reference time of the fits.
+const absl::Time kAsOf = absl::FromUnixSeconds(1767225600);
+
+std::unique_ptr<infra::EmbeddedLog> OpenLog(const std::string& dir) {
+  infra::EmbeddedLogOptions options;
+  options.partitions = kPartitions;
+  options.sync = false;
+  auto log = infra::EmbeddedLog::Open(dir, options);
+  EXPECT_OK(log);
+  return log.ok() ? std::move(*log) : nullptr;
+}
+
+std::unique_ptr<infra::ProjectionStore> OpenStore(const std::string& dir) {
+  auto store = infra::ProjectionStore::Open(dir, {});
+  EXPECT_OK(store);
+  return store.ok() ? std::move(*store) : nullptr;
+}
+
+// A log holding the simulated events of `customers` customers.
+std::unique_ptr<infra::EmbeddedLog> SimulatedLog(const std::string& dir,
+                                                 int64_t customers,
+                                                 uint64_t seed) {
+  auto log = OpenLog(dir);
+  const auto events = testing::SimulatedEvents(customers, 365, seed);
+  std::vector<int64_t> ends;
+  EXPECT_OK(
+      testing::AppendEvents(log.get(), events, 0, events.size(), &ends, 500));
+  return log;
+}
+
+std::string Digest(const infra::ProjectionStore& store) {
+  auto digest = infra::DigestStore(store);
+  EXPECT_OK(digest);
+  return digest.ok() ? digest->hex : "";
+}
+
+ReplayOptions Options() {
+  ReplayOptions options;
+  options.batch_records = 10000;
+  return options;
+}
+
+// Folds offsets [0, until) of every partition as the live projector does,
+// in batches of `batch` records, the partitions taking turns; continues
+// from what `store` has folded already.
+void FoldLive(infra::EventLog* log, infra::ProjectionStore* store, size_t batch,
+              int64_t until = std::numeric_limits<int64_t>::max()) {
+  std::vector<std::unique_ptr<PartitionProjector>> projectors;
+  for (int32_t p = 0; p < log->partition_count(); ++p) {
+    auto projector = PartitionProjector::Create(
+        store, p, PartitionProjector::kDefaultCacheCustomers,
+        log->partition_count());
+    ASSERT_OK(projector);
+    projectors.push_back(std::move(*projector));
+  }
+  bool more = true;
+  while (more) {
+    more = false;
+    for (auto& projector : projectors) {
+      const int32_t p = projector->partition();
+      const int64_t stop = std::min(until, log->EndOffset(p));
+      if (projector->next_offset() >= stop) continue;
+      std::vector<infra::LogRecord> records;
+      ASSERT_OK(log->Read(
+          p, projector->next_offset(),
+          std::min<int64_t>(batch, stop - projector->next_offset()), &records));
+      ASSERT_OK(projector->Process(records));
+      more = true;
+    }
+  }
+}
+
+TEST(ReplayTest, TwoReplaysOfTheSameLogGiveTheSameDigestAndAnotherLogAnother) {
+  TempDir dir;
+  auto log = SimulatedLog(dir.Sub("log"), 300, 7);
+  auto first = OpenStore(dir.Sub("first"));
+  auto second = OpenStore(dir.Sub("second"));
+  ReplayOptions one = Options();
+  ASSERT_OK_AND_ASSIGN(ReplayResult a, Replay(log.get(), first.get(), one));
+  // Other batches and one thread: the order of commits must not show.
+  ReplayOptions other = Options();
+  other.batch_records = 333;
+  other.threads = 1;
+  ASSERT_OK_AND_ASSIGN(ReplayResult b, Replay(log.get(), second.get(), other));
+  EXPECT_GT(a.records, 3000);
+  EXPECT_EQ(a.records, a.folded);
+  EXPECT_EQ(a.stop_offsets, b.stop_offsets);
+  EXPECT_EQ(Digest(*first), Digest(*second));
+
+  auto other_log = SimulatedLog(dir.Sub("other-log"), 300, 8);
+  auto third = OpenStore(dir.Sub("third"));
+  ASSERT_OK(Replay(other_log.get(), third.get(), Options()));
+  EXPECT_NE(Digest(*third), Digest(*first));
+}
+
+TEST(ReplayTest, ALiveStoreAndAReplayOfTheSameLogHaveTheSameDigest) {
+  TempDir dir;
+  auto log = SimulatedLog(dir.Sub("log"), 300, 7);
+  // The live projector's threads, in batches of 7 records.
+  auto live = OpenStore(dir.Sub("live"));
+  {
+    ProjectorOptions small;
+    small.max_batch_events = 7;
+    Projector projector(log.get(), live.get(), small);
+    ASSERT_OK(projector.Start());
+    ASSERT_TRUE(projector.WaitUntilCaughtUp(absl::Now() + absl::Minutes(5)));
+    ASSERT_OK(projector.status());
+  }
+  auto replayed = OpenStore(dir.Sub("replayed"));
+  ASSERT_OK(Replay(log.get(), replayed.get(), Options()));
+  EXPECT_EQ(Digest(*live), Digest(*replayed));
+
+  // A fit at the same reference time on both.
+  ASSERT_OK(RunPopulationStep(live.get(), kAsOf));
+  auto fitted = OpenStore(dir.Sub("fitted"));
+  ReplayOptions fit = Options();
+  fit.fit_as_of = kAsOf;
+  ASSERT_OK_AND_ASSIGN(ReplayResult result,
+                       Replay(log.get(), fitted.get(), fit));
+  ASSERT_TRUE(result.fit.has_value());
+  EXPECT_EQ(result.fit->indexed_customers, 300);
+  EXPECT_EQ(Digest(*live), Digest(*fitted));
+  EXPECT_NE(Digest(*fitted), Digest(*replayed));
+}
+
+TEST(ReplayTest, ALiveStoreFittedSeveralTimesHasTheStandingsOfItsLastFit) {
+  TempDir dir;
+  auto log = SimulatedLog(dir.Sub("log"), 300, 7);
+  auto live = OpenStore(dir.Sub("live"));
+  FoldLive(log.get(), live.get(), 11, log->EndOffset(0) / 2);
+  ASSERT_OK(RunPopulationStep(live.get(), kAsOf - absl::Hours(24 * 180)));
+  FoldLive(log.get(), live.get(), 11);
+  ASSERT_OK(RunPopulationStep(live.get(), kAsOf - absl::Hours(24 * 30)));
+  ASSERT_OK(RunPopulationStep(live.get(), kAsOf));
+
+  auto replayed = OpenStore(dir.Sub("replayed"));
+  ReplayOptions fit = Options();
+  fit.fit_as_of = kAsOf;
+  ASSERT_OK(Replay(log.get(), replayed.get(), fit));
+  EXPECT_EQ(Digest(*live), Digest(*replayed));
+}
+
+TEST(ReplayTest, UntilOffsetGivesTheDigestOfALiveStoreThatFoldedThatPrefix) {
+  TempDir dir;
+  auto log = SimulatedLog(dir.Sub("log"), 300, 7);
+  const int64_t until = log->EndOffset(0) / 3;
+  ASSERT_GT(until, 100);
+  auto live = OpenStore(dir.Sub("live"));
+  FoldLive(log.get(), live.get(), 5, until);
+
+  auto replayed = OpenStore(dir.Sub("replayed"));
+  ReplayOptions options = Options();
+  options.until_offset = until;
+  ASSERT_OK_AND_ASSIGN(ReplayResult result,
+                       Replay(log.get(), replayed.get(), options));
+  EXPECT_EQ(result.stop_offsets, std::vector<int64_t>(kPartitions, until));
+  EXPECT_EQ(result.records, until * kPartitions);
+  EXPECT_EQ(Digest(*live), Digest(*replayed));
+
+  auto whole = OpenStore(dir.Sub("whole"));
+  ASSERT_OK(Replay(log.get(), whole.get(), Options()));
+  EXPECT_NE(Digest(*whole), Digest(*replayed));
+}
+
+TEST(ReplayTest, UntilFoldsExactlyTheEventsThatOccurredByThenWhereverTheyAre) {
+  TempDir dir;
+  auto log = OpenLog(dir.Sub("log"));
+  const auto events = testing::SimulatedEvents(100, 365, 3);
+  std::vector<int64_t> ends;
+  ASSERT_OK(testing::AppendEvents(log.get(), events, 0, events.size(), &ends));
+  // Appended last, occurred on day 10: a late event the cut keeps.
+  auto late = testing::MakeEvent("late-1", "C000001", 10);
+  late.mutable_profile_updated()->set_name("Late Name");
+  ASSERT_OK(log->Append({{late.customer_id(), late.SerializeAsString()}}));
+  // Garbage has no business time: dead-lettered, cut or not.
+  ASSERT_OK(log->Append({{"C000002", "not an event"}}));
+
+  const absl::Time until =
+      absl::FromUnixSeconds(1735689600) + absl::Hours(24 * 100);  // 2025-04-11
+  int64_t occurred_by_then = 0;
+  for (const auto& e : events) {
+    if (absl::FromUnixSeconds(e.occurred_at().seconds()) +
+            absl::Nanoseconds(e.occurred_at().nanos()) <=
+        until) {
+      ++occurred_by_then;
+    }
+  }
+  ASSERT_GT(occurred_by_then, 0);
+  ASSERT_LT(occurred_by_then, static_cast<int64_t>(events.size()));
+
+  auto store = OpenStore(dir.Sub("store"));
+  ReplayOptions options = Options();
+  options.until = until;
+  ASSERT_OK_AND_ASSIGN(ReplayResult result,
+                       Replay(log.get(), store.get(), options));
+  EXPECT_EQ(result.records, static_cast<int64_t>(events.size()) + 2);
+  EXPECT_EQ(result.folded, occurred_by_then + 1);
+  EXPECT_EQ(result.after_cut,
+            static_cast<int64_t>(events.size()) - occurred_by_then);
+  EXPECT_EQ(result.dead_lettered, 1);
+
+  ASSERT_OK_AND_ASSIGN(auto c1, store->GetCustomer("C000001"));
+  ASSERT_TRUE(c1.has_value());
+  EXPECT_EQ(c1->name(), "Late Name");
+  for (const auto& [id, bytes] : testing::StoredStates(store.get())) {
+    store::v1::CustomerState state;
+    ASSERT_TRUE(state.ParseFromString(bytes));
+    EXPECT_LE(state.last_interaction_at_us(), absl::ToUnixMicros(until)) << id;
+  }
+}
+
+TEST(ReplayTest, ReportsProgressUpToTheTotal) {
+  TempDir dir;
+  auto log = SimulatedLog(dir.Sub("log"), 50, 7);
+  auto store = OpenStore(dir.Sub("store"));
+  std::vector<ReplayProgress> seen;
+  ReplayOptions options = Options();
+  options.batch_records = 100;
+  options.on_progress = [&](const ReplayProgress& p) { seen.push_back(p); };
+  ASSERT_OK_AND_ASSIGN(ReplayResult result,
+                       Replay(log.get(), store.get(), options));
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().records_done, result.records);
+  EXPECT_EQ(seen.back().records_total, result.records);
+  for (size_t i = 1; i < seen.size(); ++i) {
+    EXPECT_LE(seen[i - 1].records_done, seen[i].records_done);
+  }
+}
+
+TEST(ReplayTest, RefusesAStoreThatHoldsFoldedEvents) {
+  TempDir dir;
+  auto log = SimulatedLog(dir.Sub("log"), 20, 7);
+  auto store = OpenStore(dir.Sub("store"));
+  ASSERT_OK(Replay(log.get(), store.get(), Options()));
+  absl::StatusOr<ReplayResult> again =
+      Replay(log.get(), store.get(), Options());
+  EXPECT_TRUE(absl::IsFailedPrecondition(again.status())) << again.status();
+  EXPECT_THAT(std::string(again.status().message()), HasSubstr("fresh store"));
+}
+
+TEST(ReplayTest, ReplayEmbeddedLogChecksItsDirectories) {
+  TempDir dir;
+  {
+    auto log = SimulatedLog(dir.Sub("data/log"), 20, 7);
+    // Held by a running process: refused, saying why.
+    auto held = ReplayEmbeddedLog(dir.Sub("data/log"), dir.Sub("new/store"), {},
+                                  Options());
+    EXPECT_TRUE(absl::IsFailedPrecondition(held.status())) << held.status();
+    EXPECT_THAT(std::string(held.status().message()), HasSubstr("kehu serve"));
+  }
+  auto missing = ReplayEmbeddedLog(dir.Sub("nowhere"), dir.Sub("new/store"), {},
+                                   Options());
+  EXPECT_TRUE(absl::IsNotFound(missing.status())) << missing.status();
+
+  ASSERT_OK_AND_ASSIGN(ReplayResult result,
+                       ReplayEmbeddedLog(dir.Sub("data/log"),
+                                         dir.Sub("new/store"), {}, Options()));
+  EXPECT_GT(result.folded, 0);
+  auto again = ReplayEmbeddedLog(dir.Sub("data/log"), dir.Sub("new/store"), {},
+                                 Options());
+  EXPECT_TRUE(absl::IsFailedPrecondition(again.status())) << again.status();
+  EXPECT_THAT(std::string(again.status().message()), HasSubstr("not empty"));
+}
+
+}  // namespace
+}  // namespace kehu::projections
