@@ -102,9 +102,11 @@ void Fail(benchmark::State& state, const std::string& message);
 // True when Fail() was called.
 bool AnyFailed();
 
-// Register the benchmarks of decode_benchmark.cc and fold_benchmark.cc.
+// Register the benchmarks of decode_benchmark.cc, fold_benchmark.cc and
+// segment_index_benchmark.cc.
 void RegisterDecodeBenchmarks();
 void RegisterFoldBenchmarks();
+void RegisterSegmentIndexBenchmarks();
 
 }  // namespace kehu::bench
 

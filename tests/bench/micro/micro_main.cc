@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   }
   kehu::bench::RegisterDecodeBenchmarks();
   kehu::bench::RegisterFoldBenchmarks();
+  kehu::bench::RegisterSegmentIndexBenchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   if (kehu::bench::AnyFailed()) {
