@@ -102,11 +102,12 @@ void Fail(benchmark::State& state, const std::string& message);
 // True when Fail() was called.
 bool AnyFailed();
 
-// Register the benchmarks of decode_benchmark.cc, fold_benchmark.cc and
-// segment_index_benchmark.cc.
+// Register the benchmarks of decode_benchmark.cc, fold_benchmark.cc,
+// segment_index_benchmark.cc and view_benchmark.cc.
 void RegisterDecodeBenchmarks();
 void RegisterFoldBenchmarks();
 void RegisterSegmentIndexBenchmarks();
+void RegisterViewBenchmarks();
 
 }  // namespace kehu::bench
 

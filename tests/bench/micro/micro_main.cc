@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   kehu::bench::RegisterDecodeBenchmarks();
   kehu::bench::RegisterFoldBenchmarks();
   kehu::bench::RegisterSegmentIndexBenchmarks();
+  kehu::bench::RegisterViewBenchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   if (kehu::bench::AnyFailed()) {
