@@ -13,6 +13,8 @@ packages=(
   libcli11-dev
   libssl-dev        # SHA-256 of `kehu digest`
   libgtest-dev libgmock-dev
+  # Google Benchmark, for the micro benchmarks (-DKEHU_BUILD_BENCHMARKS=ON)
+  libbenchmark-dev
   # infra/scripts/grpc_call.py, the generic client over server reflection
   python3-grpcio    # gRPC for Python: channels and calls
   python3-protobuf  # descriptor pool, message factory, JSON mapping
