@@ -131,6 +131,27 @@ bool SetDay(const std::string& command, const std::string& flag,
   return true;
 }
 
+// One unary call: connect, call with the deadline, then print the response
+// as JSON or through `format`; a failed call is reported as `command`'s.
+template <typename Request, typename Response, typename Format>
+int CallAndPrint(const std::string& command, const ClientOptions& options,
+                 grpc::Status (query::v1::Query::Stub::*method)(
+                     grpc::ClientContext*, const Request&, Response*),
+                 const Request& request, Format format) {
+  auto stub = Connect(options);
+  grpc::ClientContext context;
+  SetDeadline(&context, options);
+  Response response;
+  grpc::Status s = ((*stub).*method)(&context, request, &response);
+  if (!s.ok()) return Fail(command, options, s);
+  if (options.json) {
+    PrintJson(response);
+  } else {
+    std::cout << format(response);
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunQueryGet(const ClientOptions& options, const std::string& customer_id) {
@@ -359,18 +380,8 @@ int RunQuerySummary(const ClientOptions& options, const std::string& by,
   }
   if (from.empty()) request.clear_from();
   if (to.empty()) request.clear_to();
-  auto stub = Connect(options);
-  grpc::ClientContext context;
-  SetDeadline(&context, options);
-  query::v1::SegmentSummaryResponse response;
-  grpc::Status s = stub->SegmentSummary(&context, request, &response);
-  if (!s.ok()) return Fail("summary", options, s);
-  if (options.json) {
-    PrintJson(response);
-  } else {
-    std::cout << FormatSegmentSummary(response);
-  }
-  return kExitOk;
+  return CallAndPrint("summary", options, &query::v1::Query::Stub::SegmentSummary,
+                      request, [](const auto& r) { return FormatSegmentSummary(r); });
 }
 
 int RunQueryTimeline(const ClientOptions& options,
@@ -385,18 +396,8 @@ int RunQueryTimeline(const ClientOptions& options,
   }
   request.set_page_size(limit);
   request.set_page_token(page_token);
-  auto stub = Connect(options);
-  grpc::ClientContext context;
-  SetDeadline(&context, options);
-  query::v1::TimelineResponse response;
-  grpc::Status s = stub->Timeline(&context, request, &response);
-  if (!s.ok()) return Fail("timeline", options, s);
-  if (options.json) {
-    PrintJson(response);
-  } else {
-    std::cout << FormatTimeline(response);
-  }
-  return kExitOk;
+  return CallAndPrint("timeline", options, &query::v1::Query::Stub::Timeline,
+                      request, [](const auto& r) { return FormatTimeline(r); });
 }
 
 int RunQuerySatisfaction(const ClientOptions& options, const std::string& split,
@@ -412,18 +413,8 @@ int RunQuerySatisfaction(const ClientOptions& options, const std::string& split,
   }
   if (from.empty()) request.clear_from();
   if (to.empty()) request.clear_to();
-  auto stub = Connect(options);
-  grpc::ClientContext context;
-  SetDeadline(&context, options);
-  query::v1::SatisfactionReportResponse response;
-  grpc::Status s = stub->SatisfactionReport(&context, request, &response);
-  if (!s.ok()) return Fail("satisfaction", options, s);
-  if (options.json) {
-    PrintJson(response);
-  } else {
-    std::cout << FormatSatisfaction(response);
-  }
-  return kExitOk;
+  return CallAndPrint("satisfaction", options, &query::v1::Query::Stub::SatisfactionReport,
+                      request, [](const auto& r) { return FormatSatisfaction(r); });
 }
 
 }  // namespace kehu::app
