@@ -286,7 +286,10 @@ absl::Status ProjectionStore::Write(rocksdb::WriteBatch* batch) {
 absl::Status ProjectionStore::Flush() {
   KEHU_RETURN_IF_ERROR(
       FromRocks(db_->FlushWAL(/*sync=*/true), "syncing projection store WAL"));
-  return absl::OkStatus();
+  // Memtables to table files too, so that the next open does not replay a
+  // large write-ahead log.
+  return FromRocks(db_->Flush(rocksdb::FlushOptions(), families_),
+                   "flushing projection store memtables");
 }
 
 }  // namespace kehu::infra
