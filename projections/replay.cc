@@ -208,13 +208,6 @@ absl::StatusOr<ReplayResult> ReplayEmbeddedLog(
                         Replay(log->get(), store.get(), options));
   // Memtables to table files: whoever opens the store next (`kehu digest`,
   // a query) does not replay a write-ahead log as large as the store.
-  std::vector<rocksdb::ColumnFamilyHandle*> families;
-  for (int f = 0; f < infra::schema::kFamilyCount; ++f) {
-    families.push_back(store->family(static_cast<Family>(f)));
-  }
-  KEHU_RETURN_IF_ERROR(infra::FromRocks(
-      store->db()->Flush(rocksdb::FlushOptions(), families),
-      absl::StrCat("flushing ", store_dir)));
   KEHU_RETURN_IF_ERROR(store->Flush());
   return result;
 }
