@@ -16,9 +16,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kehu-micro-bench: %s\n", s.ToString().c_str());
     return 1;
   }
-  // In this order, so that the projector's year runs last: it leaves the
-  // heap in a state that slows the allocation-heavy benchmarks run after it
-  // (BM_View/parse_state took 1.6 times as long).
+  // The projector's year (registered last with the segment index) is the
+  // heaviest: RocksDB stores with their threads and a year of records.
+  // The light benchmarks run before it, on an untouched process.
   kehu::bench::RegisterDecodeBenchmarks();
   kehu::bench::RegisterFoldBenchmarks();
   kehu::bench::RegisterViewBenchmarks();
