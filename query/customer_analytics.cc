@@ -350,6 +350,7 @@ void EvaluateStanding(const CustomerState& state, int64_t as_of_us,
   query::v1::Segments* seg = view->mutable_segments();
   if (population.as_of_us() != 0) {
     *seg->mutable_population_as_of() = ToTimestamp(population.as_of_us());
+    *seg->mutable_population_log_positions() = population.log_positions();
   }
   seg->set_recency_score(s.recency_score);
   seg->set_frequency_score(s.frequency_score);

@@ -251,10 +251,10 @@ query::v1::CustomerSummary ToCustomerSummary(const store::v1::Standing& s) {
   return out;
 }
 
-CustomerListings::CustomerListings(infra::ProjectionStore* store,
-                                   ListingOptions options,
-                                   std::function<absl::Time()> clock)
-    : store_(store),
+CustomerListings::CustomerListings(
+    std::shared_ptr<const infra::ActiveStore> stores, ListingOptions options,
+    std::function<absl::Time()> clock)
+    : stores_(std::move(stores)),
       options_(options),
       clock_(std::move(clock)),
       instance_((static_cast<uint64_t>(std::random_device()()) << 32) ^
@@ -303,6 +303,7 @@ absl::Status CustomerListings::List(
 
   uint64_t listing_id = 0;
   std::string resume;
+  std::shared_ptr<infra::ProjectionStore> store;
   std::shared_ptr<const rocksdb::Snapshot> snapshot;
   const absl::Time now = clock_();
   {
@@ -310,11 +311,14 @@ absl::Status CustomerListings::List(
     Evict(now);
     if (request.page_token().empty()) {
       listing_id = next_id_++;
-      rocksdb::DB* db = store_->db();
+      store = stores_->Get();
+      // The deleter holds the store: a snapshot is released before its
+      // store can close.
       snapshot = std::shared_ptr<const rocksdb::Snapshot>(
-          db->GetSnapshot(),
-          [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); });
-      open_[listing_id] = Listing{snapshot, fingerprint, now};
+          store->db()->GetSnapshot(), [store](const rocksdb::Snapshot* s) {
+            store->db()->ReleaseSnapshot(s);
+          });
+      open_[listing_id] = Listing{store, snapshot, fingerprint, now};
     } else {
       KEHU_ASSIGN_OR_RETURN(Token token, DecodeToken(request.page_token()));
       auto it = open_.find(token.listing);
@@ -334,6 +338,7 @@ absl::Status CustomerListings::List(
       }
       it->second.last_used = now;
       listing_id = token.listing;
+      store = it->second.store;
       snapshot = it->second.snapshot;
       resume = std::move(token.last_key);
     }
@@ -348,7 +353,7 @@ absl::Status CustomerListings::List(
   read.iterate_lower_bound = &lower_bound;
   read.iterate_upper_bound = &upper_bound;
   std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(read, store_->family(Family::kSegments)));
+      store->db()->NewIterator(read, store->family(Family::kSegments)));
   // Highest first, unless asked otherwise: keys ascend.
   const bool backwards = !request.ascending();
   auto step = [&] { backwards ? it->Prev() : it->Next(); };
@@ -381,7 +386,7 @@ absl::Status CustomerListings::List(
   }
   KEHU_RETURN_IF_ERROR(infra::FromRocks(it->status(), "scanning segment index"));
   response->set_examined(examined);
-  response->set_currency(store_->reporting_currency());
+  response->set_currency(store->reporting_currency());
 
   absl::MutexLock lock(&mu_);
   if (it->Valid()) {

@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "infra/active_store.h"
 #include "infra/projection_store.h"
 #include "kehu/query/v1/query.pb.h"
 #include "kehu/store/v1/store.pb.h"
@@ -60,9 +61,10 @@ query::v1::CustomerSummary ToCustomerSummary(const store::v1::Standing& s);
 
 class CustomerListings {
  public:
-  // REQUIRES: `store` outlives this.
-  CustomerListings(infra::ProjectionStore* store, ListingOptions options,
-                   std::function<absl::Time()> clock);
+  // A listing reads the store `stores` holds when its first page is
+  // asked for, to its last page, even after a switch to another store.
+  CustomerListings(std::shared_ptr<const infra::ActiveStore> stores,
+                   ListingOptions options, std::function<absl::Time()> clock);
   ~CustomerListings();
   CustomerListings(const CustomerListings&) = delete;
   CustomerListings& operator=(const CustomerListings&) = delete;
@@ -80,6 +82,8 @@ class CustomerListings {
 
  private:
   struct Listing {
+    // The store of the first page, kept open while the listing lasts.
+    std::shared_ptr<infra::ProjectionStore> store;
     // Released by its deleter when the last page in flight lets go.
     std::shared_ptr<const rocksdb::Snapshot> snapshot;
     uint64_t fingerprint;
@@ -89,7 +93,7 @@ class CustomerListings {
   // Closes idle listings, then the least recently used while too many.
   void Evict(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  infra::ProjectionStore* const store_;  // not owned
+  const std::shared_ptr<const infra::ActiveStore> stores_;
   const ListingOptions options_;
   const std::function<absl::Time()> clock_;
   // Tokens of another process (before a restart) never match.

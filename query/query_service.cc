@@ -18,6 +18,7 @@
 #include "infra/rocks_status.h"
 #include "infra/status_macros.h"
 #include "infra/store_schema.h"
+#include "query/customer_history.h"
 #include "query/customer_view.h"
 #include "query/segment_reports.h"
 #include "rocksdb/snapshot.h"
@@ -84,13 +85,38 @@ absl::Status GetCustomerView(const infra::ProjectionStore& store,
       absl::Time as_of,
       infra::ReferenceTime(request.as_of(), request.has_as_of(),
                            options.clock(), options.max_clock_skew));
-  KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::CustomerState> state,
+  KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::CustomerState> current,
                         store.GetCustomer(request.customer_id()));
-  if (!state.has_value()) {
+  if (!current.has_value()) {
     return absl::NotFoundError(
         absl::StrCat("customer ", request.customer_id(), " not found"));
   }
-  *response = FullView(*state, as_of, store, *store.population(), options);
+  // What the customer's own events said at as_of (customer_history.h).
+  KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::CustomerState> state,
+                        CustomerStateAsOf(store, *current, as_of));
+  if (!state.has_value()) {
+    return absl::NotFoundError(absl::StrCat(
+        "customer ", request.customer_id(), " had no events at or before ",
+        absl::FormatTime(absl::RFC3339_full, as_of, absl::UTCTimeZone()),
+        " (as_of)"));
+  }
+  // The population measured last at or before as_of: the store's last
+  // fit, unless it is later and a snapshot is not.
+  std::shared_ptr<const store::v1::PopulationModel> population =
+      store.population();
+  std::string snapshot;
+  if (options.history != nullptr) {
+    std::optional<PopulationSnapshot> past = options.history->AtOrBefore(as_of);
+    const int64_t as_of_us = absl::ToUnixMicros(as_of);
+    if (past.has_value() &&
+        (population->as_of_us() > as_of_us ||
+         past->population->as_of_us() > population->as_of_us())) {
+      population = past->population;
+      snapshot = past->name;
+    }
+  }
+  *response = FullView(*state, as_of, store, *population, options);
+  response->mutable_segments()->set_population_snapshot(snapshot);
   return absl::OkStatus();
 }
 
@@ -353,19 +379,19 @@ grpc::Status AbandonedStatus() {
 
 }  // namespace
 
-QueryService::QueryService(infra::ProjectionStore* store, infra::EventLog* log,
-                           QueryServiceOptions options)
-    : store_(store),
+QueryService::QueryService(std::shared_ptr<const infra::ActiveStore> stores,
+                           infra::EventLog* log, QueryServiceOptions options)
+    : stores_(std::move(stores)),
       log_(log),
       options_(std::move(options)),
-      listings_(store, options_.listing, options_.clock) {}
+      listings_(stores_, options_.listing, options_.clock) {}
 
 grpc::Status QueryService::GetCustomer(
     grpc::ServerContext* context, const query::v1::GetCustomerRequest* request,
     query::v1::CustomerView* response) {
   if (Abandoned(context)) return AbandonedStatus();
   return infra::ToGrpcStatus(
-      GetCustomerView(*store_, options_, *request, response));
+      GetCustomerView(*stores_->Get(), options_, *request, response));
 }
 
 grpc::Status QueryService::TopCustomers(
@@ -373,14 +399,14 @@ grpc::Status QueryService::TopCustomers(
     query::v1::TopCustomersResponse* response) {
   if (Abandoned(context)) return AbandonedStatus();
   return infra::ToGrpcStatus(
-      ListTopCustomers(*store_, options_, *request, response));
+      ListTopCustomers(*stores_->Get(), options_, *request, response));
 }
 
 grpc::Status QueryService::GetProgress(
     grpc::ServerContext* context, const query::v1::GetProgressRequest* request,
     query::v1::GetProgressResponse* response) {
   if (Abandoned(context)) return AbandonedStatus();
-  return infra::ToGrpcStatus(ReportProgress(*store_, *log_, response));
+  return infra::ToGrpcStatus(ReportProgress(*stores_->Get(), *log_, response));
 }
 
 grpc::Status QueryService::ListDeadLetters(
@@ -388,7 +414,7 @@ grpc::Status QueryService::ListDeadLetters(
     const query::v1::ListDeadLettersRequest* request,
     query::v1::ListDeadLettersResponse* response) {
   if (Abandoned(context)) return AbandonedStatus();
-  return infra::ToGrpcStatus(ListDeadLetterPage(*store_, *request, response));
+  return infra::ToGrpcStatus(ListDeadLetterPage(*stores_->Get(), *request, response));
 }
 
 grpc::Status QueryService::ListCustomers(
@@ -406,14 +432,14 @@ grpc::Status QueryService::SegmentSummary(
     query::v1::SegmentSummaryResponse* response) {
   if (Abandoned(context)) return AbandonedStatus();
   return infra::ToGrpcStatus(
-      SummarizeSegments(*store_, options_.clock(), *request, response));
+      SummarizeSegments(*stores_->Get(), options_.clock(), *request, response));
 }
 
 grpc::Status QueryService::Timeline(grpc::ServerContext* context,
                                     const query::v1::TimelineRequest* request,
                                     query::v1::TimelineResponse* response) {
   if (Abandoned(context)) return AbandonedStatus();
-  return infra::ToGrpcStatus(ListTimeline(*store_, *request, response));
+  return infra::ToGrpcStatus(ListTimeline(*stores_->Get(), *request, response));
 }
 
 grpc::Status QueryService::SatisfactionReport(
@@ -422,7 +448,7 @@ grpc::Status QueryService::SatisfactionReport(
     query::v1::SatisfactionReportResponse* response) {
   if (Abandoned(context)) return AbandonedStatus();
   return infra::ToGrpcStatus(ReportSatisfaction(
-      *store_, options_.clock(), options_.analytics, *request, response));
+      *stores_->Get(), options_.clock(), options_.analytics, *request, response));
 }
 
 }  // namespace kehu::query

@@ -2,7 +2,12 @@
 // views out of the projection store.
 //
 // Operation: GetCustomer reads one row of the `customers` family and maps it
-// with ToCustomerView(). TopCustomers scans the metric's ordered index in
+// with ToCustomerView(); with an `as_of` before the customer's latest
+// event, the row as of then is rebuilt from their timeline first
+// (customer_history.h), and placed in the population measured last at or
+// before as_of: the store's last fit, or a population snapshot
+// (population_history.h) when the fit is later (the view names which).
+// TopCustomers scans the metric's ordered index in
 // the `indexes` family (highest first) and reads each named customer's row;
 // index and rows are read from one RocksDB snapshot, so a ranked value and
 // the view beside it always agree. Errors are absl::Status inside and are
@@ -20,6 +25,10 @@
 // end offset. ListDeadLetters pages through the `deadletter` family in log
 // order; its page token is the position to continue from.
 //
+// The store: each call answers from the store its ActiveStore holds when
+// the call starts (infra/active_store.h), so a blue-green switch of
+// stores changes what later calls read and fails none in flight.
+//
 // Concurrency: stateless apart from the store and log pointers; gRPC may call
 // the methods from any number of threads at once.
 //
@@ -33,11 +42,13 @@
 
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "infra/active_store.h"
 #include "infra/event_log.h"
 #include "infra/projection_store.h"
 #include "kehu/query/v1/query.grpc.pb.h"
 #include "query/customer_analytics.h"
 #include "query/customer_listing.h"
+#include "query/population_history.h"
 
 namespace kehu::query {
 
@@ -52,16 +63,24 @@ struct QueryServiceOptions {
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   // Bounds and lifetimes of ListCustomers listings.
   ListingOptions listing;
+  // Populations of past business-time boundaries, for GetCustomer with a
+  // past as_of; null: every view is placed in the store's last fit.
+  std::shared_ptr<const PopulationHistory> history;
 };
 
 
 class QueryService final : public query::v1::Query::Service {
  public:
   // `log` answers GetProgress (how far the store is behind the log).
-  // REQUIRES: `store` and `log` outlive the service (and the server it is
-  // registered with).
+  // REQUIRES: `log` outlives the service (and the server it is registered
+  // with).
+  QueryService(std::shared_ptr<const infra::ActiveStore> stores,
+               infra::EventLog* log, QueryServiceOptions options = {});
+  // Answers from `store` alone. REQUIRES: `store` outlives the service.
   QueryService(infra::ProjectionStore* store, infra::EventLog* log,
-               QueryServiceOptions options = {});
+               QueryServiceOptions options = {})
+      : QueryService(infra::ActiveStore::Unowned(store), log,
+                     std::move(options)) {}
 
   QueryService(const QueryService&) = delete;
   QueryService& operator=(const QueryService&) = delete;
@@ -105,8 +124,8 @@ class QueryService final : public query::v1::Query::Service {
   size_t open_listings() const { return listings_.open_listings(); }
 
  private:
-  infra::ProjectionStore* const store_;  // not owned
-  infra::EventLog* const log_;           // not owned
+  const std::shared_ptr<const infra::ActiveStore> stores_;
+  infra::EventLog* const log_;  // not owned
   const QueryServiceOptions options_;
   CustomerListings listings_;
 };

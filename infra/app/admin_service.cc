@@ -1,6 +1,9 @@
 #include "infra/app/admin_service.h"
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "infra/app/auth_tokens.h"
 #include "google/protobuf/util/time_util.h"
 #include "infra/grpc_status.h"
 #include "infra/reference_time.h"
@@ -9,21 +12,98 @@
 
 namespace kehu::app {
 
+namespace {
+
+using admin::v1::AuditEntry;
+
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone());
+}
+
+AuditEntry Entry(const std::string& action, const std::string& caller) {
+  AuditEntry entry;
+  entry.set_action(action);
+  entry.set_caller(caller);
+  return entry;
+}
+
+grpc::Status NoBlueGreen() {
+  return grpc::Status(
+      grpc::StatusCode::FAILED_PRECONDITION,
+      "blue-green rebuilds need the embedded log; on Kafka, start a second "
+      "server with a fresh --data directory in a new consumer group (--group) "
+      "and move clients to it once it has caught up");
+}
+
+}  // namespace
+
+std::string CallerOf(const grpc::ServerContext& context) {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth != nullptr) {
+    std::vector<grpc::string_ref> names =
+        auth->FindPropertyValues(kTokenNameProperty);
+    if (!names.empty()) {
+      return absl::StrCat("token ",
+                          absl::string_view(names[0].data(), names[0].size()));
+    }
+  }
+  return absl::StrCat("peer ", context.peer());
+}
+
 AdminService::AdminService(infra::ProjectionStore* store,
                            projections::PopulationOptions options,
                            std::function<absl::Time()> clock,
-                           absl::Duration max_clock_skew)
+                           absl::Duration max_clock_skew,
+                           const AuditTrail* audit)
     : store_(store),
+      stores_(nullptr),
       options_(options),
       clock_(std::move(clock)),
-      max_clock_skew_(max_clock_skew) {}
+      max_clock_skew_(max_clock_skew),
+      audit_(audit) {}
 
-absl::StatusOr<admin::v1::FitResponse> AdminService::RunFit(absl::Time as_of) {
+AdminService::AdminService(ServingStores* stores,
+                           projections::PopulationOptions options,
+                           std::function<absl::Time()> clock,
+                           const AuditTrail* audit,
+                           absl::Duration max_clock_skew)
+    : store_(nullptr),
+      stores_(stores),
+      options_(options),
+      clock_(std::move(clock)),
+      max_clock_skew_(max_clock_skew),
+      audit_(audit) {}
+
+absl::Status AdminService::Record(AuditEntry entry,
+                                  const absl::Status& outcome) {
+  if (audit_ == nullptr) return absl::OkStatus();
+  entry.set_outcome(outcome.ok() ? "ok" : std::string(outcome.message()));
+  absl::Status recorded = audit_->Record(std::move(entry));
+  if (!recorded.ok()) {
+    return absl::Status(
+        recorded.code(),
+        absl::StrCat(outcome.ok() ? "done" : "failed",
+                     ", but not recorded in the audit trail: ",
+                     recorded.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<admin::v1::FitResponse> AdminService::RunFit(
+    absl::Time as_of, const std::string& caller) {
+  AuditEntry entry = Entry("fit", caller);
+  (*entry.mutable_arguments())["as_of"] = Rfc3339(as_of);
   absl::MutexLock lock(&fit_mu_);
   const absl::Time started = absl::Now();
-  KEHU_ASSIGN_OR_RETURN(
-      projections::PopulationStepResult step,
-      projections::RunPopulationStep(store_, as_of, options_));
+  absl::StatusOr<projections::PopulationStepResult> fitted =
+      stores_ != nullptr
+          ? stores_->Fit(as_of)
+          : projections::RunPopulationStep(store_, as_of, options_);
+  if (!fitted.ok()) {
+    KEHU_RETURN_IF_ERROR(Record(entry, fitted.status()));
+    return fitted.status();
+  }
+  const projections::PopulationStepResult& step = *fitted;
   const store::v1::PopulationModel& population = step.population;
   const int64_t indexed = step.indexed_customers;
 
@@ -62,6 +142,11 @@ absl::StatusOr<admin::v1::FitResponse> AdminService::RunFit(absl::Time as_of) {
   *response.mutable_monetary_minor_cuts() = population.monetary_minor().cuts();
   response.set_currency(population.currency());
   response.set_seconds(absl::ToDoubleSeconds(absl::Now() - started));
+  entry.set_detail(absl::StrCat(
+      population.purchasing_customers(), " customers with purchases, ",
+      population.active_customers(), " active, ", indexed,
+      " standings re-evaluated"));
+  KEHU_RETURN_IF_ERROR(Record(entry, absl::OkStatus()));
   return response;
 }
 
@@ -71,9 +156,95 @@ grpc::Status AdminService::Fit(grpc::ServerContext* context,
   absl::StatusOr<absl::Time> as_of = infra::ReferenceTime(
       request->as_of(), request->has_as_of(), clock_(), max_clock_skew_);
   if (!as_of.ok()) return infra::ToGrpcStatus(as_of.status());
-  absl::StatusOr<admin::v1::FitResponse> result = RunFit(*as_of);
+  absl::StatusOr<admin::v1::FitResponse> result =
+      RunFit(*as_of, CallerOf(*context));
   if (!result.ok()) return infra::ToGrpcStatus(result.status());
   *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::Rebuild(grpc::ServerContext* context,
+                                   const admin::v1::RebuildRequest* request,
+                                   admin::v1::RebuildResponse* response) {
+  if (stores_ == nullptr) return NoBlueGreen();
+  const std::string& currency = request->currency();
+  if (!currency.empty() &&
+      (currency.size() != 3 || !absl::c_all_of(currency, absl::ascii_isupper))) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("currency: expected an ISO 4217 code of "
+                                     "three capital letters, got \"",
+                                     currency, "\""));
+  }
+  const std::string caller = CallerOf(*context);
+  AuditEntry entry = Entry("rebuild", caller);
+  if (!currency.empty()) (*entry.mutable_arguments())["currency"] = currency;
+  absl::StatusOr<std::string> name = stores_->Rebuild(currency, caller);
+  if (name.ok()) entry.set_detail(absl::StrCat("into ", *name));
+  absl::Status recorded = Record(entry, name.status());
+  if (!name.ok()) return infra::ToGrpcStatus(name.status());
+  if (!recorded.ok()) return infra::ToGrpcStatus(recorded);
+  response->set_store(*name);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::Switch(grpc::ServerContext* context,
+                                  const admin::v1::SwitchRequest* /*request*/,
+                                  admin::v1::SwitchResponse* response) {
+  if (stores_ == nullptr) return NoBlueGreen();
+  absl::Time deadline = absl::Now() + kSwitchCatchUpLimit;
+  deadline = std::min(deadline, absl::FromChrono(context->deadline()));
+  AuditEntry entry = Entry("switch", CallerOf(*context));
+  absl::StatusOr<admin::v1::SwitchResponse> switched =
+      stores_->Switch(deadline);
+  if (switched.ok()) {
+    entry.set_detail(absl::StrCat("active ", switched->active(), ", standby ",
+                                  switched->standby()));
+  }
+  absl::Status recorded = Record(entry, switched.status());
+  if (!switched.ok()) return infra::ToGrpcStatus(switched.status());
+  if (!recorded.ok()) return infra::ToGrpcStatus(recorded);
+  *response = *std::move(switched);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::DropStandby(
+    grpc::ServerContext* context,
+    const admin::v1::DropStandbyRequest* /*request*/,
+    admin::v1::DropStandbyResponse* response) {
+  if (stores_ == nullptr) return NoBlueGreen();
+  AuditEntry entry = Entry("drop-standby", CallerOf(*context));
+  absl::StatusOr<std::string> dropped = stores_->DropStandby();
+  if (dropped.ok()) entry.set_detail(absl::StrCat("dropped ", *dropped));
+  absl::Status recorded = Record(entry, dropped.status());
+  if (!dropped.ok()) return infra::ToGrpcStatus(dropped.status());
+  if (!recorded.ok()) return infra::ToGrpcStatus(recorded);
+  response->set_dropped(*dropped);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListStores(
+    grpc::ServerContext* /*context*/,
+    const admin::v1::ListStoresRequest* /*request*/,
+    admin::v1::ListStoresResponse* response) {
+  if (stores_ == nullptr) return NoBlueGreen();
+  for (auto& status : stores_->List()) *response->add_stores() = std::move(status);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListAuditTrail(
+    grpc::ServerContext* /*context*/,
+    const admin::v1::ListAuditTrailRequest* request,
+    admin::v1::ListAuditTrailResponse* response) {
+  const int limit = request->limit() == 0 ? 100 : request->limit();
+  if (limit < 1 || limit > kMaxAuditEntries) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("limit: must lie in 1..", kMaxAuditEntries,
+                                     ", got ", request->limit()));
+  }
+  if (audit_ == nullptr) return grpc::Status::OK;
+  absl::StatusOr<std::vector<AuditEntry>> entries = audit_->Newest(limit);
+  if (!entries.ok()) return infra::ToGrpcStatus(entries.status());
+  for (auto& entry : *entries) *response->add_entries() = std::move(entry);
   return grpc::Status::OK;
 }
 

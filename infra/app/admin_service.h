@@ -1,48 +1,99 @@
 // AdminService: the kehu.admin.v1.Admin gRPC service of a running server.
 //
-// Operation: Fit runs the population step (projections/population.h) on the
-// live store at a snapshot and writes the result to the store's meta
-// family; queries pick it up on their next call. Fits are serialized: a
-// second Fit waits for the first.
+// Operation: Fit runs the population step (projections/population.h) on
+// the live store — on the embedded log, on both stores of ServingStores —
+// and writes the result to the store's meta family; queries pick it up on
+// their next call. Fits are serialized: a second Fit waits for the first.
+// Rebuild, Switch, DropStandby and ListStores drive the blue-green rebuild
+// of ServingStores (serving_stores.h); without ServingStores (the Kafka
+// backend, where a rebuild is a second server in a new consumer group)
+// they answer FAILED_PRECONDITION saying so.
+//
+// Every action that changes something (fit, rebuild, switch, drop) is
+// recorded in the audit trail (audit_trail.h) with its caller — the name of
+// the caller's bearer token, else the peer address — its arguments and its
+// outcome, before the call returns; ListAuditTrail reads it back.
 //
 // Concurrency: thread-safe; folding and querying go on during a fit.
 #ifndef KEHU_INFRA_APP_ADMIN_SERVICE_H_
 #define KEHU_INFRA_APP_ADMIN_SERVICE_H_
 
 #include <functional>
+#include <string>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "infra/app/audit_trail.h"
+#include "infra/app/serving_stores.h"
 #include "infra/projection_store.h"
 #include "kehu/admin/v1/admin.grpc.pb.h"
 #include "projections/population.h"
 
 namespace kehu::app {
 
+// How long Switch waits at most for the standby to catch up.
+inline constexpr absl::Duration kSwitchCatchUpLimit = absl::Seconds(60);
+
 class AdminService final : public admin::v1::Admin::Service {
  public:
-  // `store` is not owned and must outlive the service. `clock` gives the
-  // default as_of; as_of may lie at most `max_clock_skew` after it.
+  // Fits `store` alone; no blue-green rebuild. `store` is not owned and
+  // must outlive the service. `clock` gives the default as_of; as_of may
+  // lie at most `max_clock_skew` after it. `audit` (not owned; may be
+  // null: nothing is recorded) must outlive the service.
   AdminService(infra::ProjectionStore* store,
                projections::PopulationOptions options,
                std::function<absl::Time()> clock,
+               absl::Duration max_clock_skew = absl::Minutes(5),
+               const AuditTrail* audit = nullptr);
+  // Fits and rebuilds the stores of `stores` (not owned).
+  AdminService(ServingStores* stores, projections::PopulationOptions options,
+               std::function<absl::Time()> clock, const AuditTrail* audit,
                absl::Duration max_clock_skew = absl::Minutes(5));
 
   grpc::Status Fit(grpc::ServerContext* context,
                    const admin::v1::FitRequest* request,
                    admin::v1::FitResponse* response) override;
+  grpc::Status Rebuild(grpc::ServerContext* context,
+                       const admin::v1::RebuildRequest* request,
+                       admin::v1::RebuildResponse* response) override;
+  grpc::Status Switch(grpc::ServerContext* context,
+                      const admin::v1::SwitchRequest* request,
+                      admin::v1::SwitchResponse* response) override;
+  grpc::Status DropStandby(grpc::ServerContext* context,
+                           const admin::v1::DropStandbyRequest* request,
+                           admin::v1::DropStandbyResponse* response) override;
+  grpc::Status ListStores(grpc::ServerContext* context,
+                          const admin::v1::ListStoresRequest* request,
+                          admin::v1::ListStoresResponse* response) override;
+  grpc::Status ListAuditTrail(
+      grpc::ServerContext* context,
+      const admin::v1::ListAuditTrailRequest* request,
+      admin::v1::ListAuditTrailResponse* response) override;
 
-  // The population step at `as_of`, stored; what Fit and the server's
-  // schedule run.
-  absl::StatusOr<admin::v1::FitResponse> RunFit(absl::Time as_of);
+  // The population step at `as_of`, stored and recorded in the audit trail
+  // as done by `caller`; what Fit and the server's schedule run.
+  absl::StatusOr<admin::v1::FitResponse> RunFit(absl::Time as_of,
+                                                const std::string& caller);
 
  private:
-  infra::ProjectionStore* const store_;
+  // Records `entry` with `outcome` ("ok" or the status's message).
+  // Returns an error when the trail cannot be written: an action that
+  // cannot be recorded must not look done quietly.
+  absl::Status Record(admin::v1::AuditEntry entry,
+                      const absl::Status& outcome);
+
+  infra::ProjectionStore* const store_;  // without `stores_`
+  ServingStores* const stores_;          // may be null
   const projections::PopulationOptions options_;
   const std::function<absl::Time()> clock_;
   const absl::Duration max_clock_skew_;
-  absl::Mutex fit_mu_;  // one fit at a time
+  const AuditTrail* const audit_;  // may be null
+  absl::Mutex fit_mu_;             // one fit at a time
 };
+
+// Who made the call, for the audit trail: "token NAME" when it presented a
+// valid bearer token (auth_tokens.h), else "peer ADDRESS".
+std::string CallerOf(const grpc::ServerContext& context);
 
 }  // namespace kehu::app
 

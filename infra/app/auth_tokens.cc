@@ -179,14 +179,21 @@ const TokenEntry* TokenAuthenticator::Find(
 absl::Status TokenAuthenticator::Authorize(
     absl::string_view path,
     std::optional<absl::string_view> authorization) const {
+  return Authenticate(path, authorization).status();
+}
+
+absl::StatusOr<const TokenEntry*> TokenAuthenticator::Authenticate(
+    absl::string_view path,
+    std::optional<absl::string_view> authorization) const {
   const MethodAccess access = RequiredAccess(path);
-  if (access.kind == MethodAccess::Kind::kOpen) return absl::OkStatus();
+  const TokenEntry* entry =
+      authorization.has_value() ? Find(*authorization) : nullptr;
+  if (access.kind == MethodAccess::Kind::kOpen) return entry;
   if (!authorization.has_value()) {
     return absl::UnauthenticatedError(
         "missing bearer token: send the metadata \"authorization: Bearer "
         "TOKEN\" (kehu clients: --token-file or KEHU_TOKEN)");
   }
-  const TokenEntry* entry = Find(*authorization);
   if (entry == nullptr) {
     return absl::UnauthenticatedError(
         "unknown bearer token (expected \"authorization: Bearer TOKEN\" with "
@@ -194,7 +201,7 @@ absl::Status TokenAuthenticator::Authorize(
   }
   if (access.kind == MethodAccess::Kind::kAnyToken ||
       entry->scopes.count(access.scope) > 0) {
-    return absl::OkStatus();
+    return entry;
   }
   return absl::PermissionDeniedError(absl::StrCat(
       "token \"", entry->name, "\" lacks the scope \"", ScopeName(access.scope),
@@ -202,7 +209,7 @@ absl::Status TokenAuthenticator::Authorize(
 }
 
 grpc::Status TokenAuthenticator::Process(
-    const InputMetadata& auth_metadata, grpc::AuthContext* /*context*/,
+    const InputMetadata& auth_metadata, grpc::AuthContext* context,
     OutputMetadata* consumed_auth_metadata,
     OutputMetadata* /*response_metadata*/) {
   absl::string_view path;
@@ -217,7 +224,12 @@ grpc::Status TokenAuthenticator::Process(
     consumed_auth_metadata->insert(
         {"authorization", std::string(it->second.data(), it->second.size())});
   }
-  return infra::ToGrpcStatus(Authorize(path, authorization));
+  absl::StatusOr<const TokenEntry*> entry = Authenticate(path, authorization);
+  if (!entry.ok()) return infra::ToGrpcStatus(entry.status());
+  if (*entry != nullptr && context != nullptr) {
+    context->AddProperty(kTokenNameProperty, (*entry)->name);
+  }
+  return grpc::Status::OK;
 }
 
 }  // namespace kehu::app

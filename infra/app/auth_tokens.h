@@ -31,7 +31,9 @@
 // ("/package.Service/Method"); a non-OK status it returns ends the call
 // with that status. A missing or unknown token gives UNAUTHENTICATED, a
 // valid token without the method's scope PERMISSION_DENIED naming the
-// scope. The `authorization` header is consumed: handlers never see it.
+// scope. The `authorization` header is consumed: handlers never see it;
+// they see the token's NAME as the auth-context property
+// kTokenNameProperty.
 //
 // Why this mechanism (gRPC C++ 1.51): the processor runs in the transport's
 // auth filter, so it guards every service alike, including the built-in
@@ -116,6 +118,11 @@ MethodAccess RequiredAccess(absl::string_view path);
 // presented.size(), not on where the two differ nor on expected's length.
 bool TokensEqual(absl::string_view presented, absl::string_view expected);
 
+// The property of a call's grpc::AuthContext that holds the NAME of the
+// token the call presented (when it presented a valid one): handlers name
+// their caller with it (the audit trail, admin_service.h).
+inline constexpr char kTokenNameProperty[] = "kehu.token_name";
+
 class TokenAuthenticator : public grpc::AuthMetadataProcessor {
  public:
   // REQUIRES: `tokens` as ParseTokens() returns them (unique, non-empty).
@@ -126,6 +133,11 @@ class TokenAuthenticator : public grpc::AuthMetadataProcessor {
   // PERMISSION_DENIED.
   absl::Status Authorize(absl::string_view path,
                          std::optional<absl::string_view> authorization) const;
+  // The same, also returning the token that was presented (nullptr when
+  // none was, or the method is open and it was not valid).
+  absl::StatusOr<const TokenEntry*> Authenticate(
+      absl::string_view path,
+      std::optional<absl::string_view> authorization) const;
 
   // grpc::AuthMetadataProcessor: cheap and non-blocking, so gRPC calls
   // Process() inline instead of on a separate thread.

@@ -93,6 +93,18 @@ struct ClientOptions {
 // Runs the population step on a running server (admin.v1.Admin/Fit) at
 // options.as_of and prints what it measured.
 int RunFit(const ClientOptions& options);
+
+// `kehu admin COMMAND`: rebuild, stores, switch, drop-standby, audit.
+struct AdminFlags {
+  std::string command;
+  // rebuild: the new store's reporting currency ("" = the active one's),
+  // and whether to wait (with progress) until it follows the log.
+  std::string currency;
+  bool wait = false;
+  // audit: newest entries shown.
+  int limit = 50;
+};
+int RunAdmin(const ClientOptions& options, const AdminFlags& flags);
 int RunQueryGet(const ClientOptions& options, const std::string& customer_id);
 // `metric`: revenue, margin or purchases.
 int RunQueryTop(const ClientOptions& options, const std::string& metric,
@@ -167,9 +179,12 @@ struct ReplayCommandOptions {
 // otherwise) and a summary.
 int RunReplay(const ReplayCommandOptions& options);
 
-// Prints the digest of DIR/store (infra/store_digest.h); with `families`,
-// each family's row count and digest too.
-int RunDigest(const std::string& data_dir, bool families);
+// Prints the digest of the store `store_name` of DIR ("" = the active
+// one: DIR/store unless a switch made another active; serving_stores.h)
+// (infra/store_digest.h); with `families`, each family's row count and
+// digest too.
+int RunDigest(const std::string& data_dir, const std::string& store_name,
+              bool families);
 
 }  // namespace kehu::app
 

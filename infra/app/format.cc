@@ -191,6 +191,13 @@ std::string FormatCustomer(const query::v1::CustomerView& view) {
                       "PYRAMID_TIER_"),
         ShortEnumName(query::v1::ValueMatrixCell_Name(seg.matrix_cell()),
                       "VALUE_MATRIX_CELL_"));
+    absl::StrAppend(&out, "  population     measured ",
+                    FormatDate(seg.population_as_of()),
+                    seg.population_snapshot().empty()
+                        ? " (the last fit)"
+                        : absl::StrCat(" (snapshot ", seg.population_snapshot(),
+                                       ")"),
+                    "\n");
     if (seg.has_p_alive()) {
       absl::StrAppendFormat(
           &out, "  value          current %s, potential %s, P(alive) %.2f\n",

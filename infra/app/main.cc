@@ -83,6 +83,9 @@ int Main(int argc, char** argv) {
                    "Run the population step this often (0: only on demand)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  bool no_snapshots = false;
+  serve_cmd->add_flag("--no-snapshots", no_snapshots,
+                      "Take no population snapshot at month boundaries");
 
   kehu::producers::SimulatorOptions sim;
   std::string sim_output = "-";
@@ -218,12 +221,16 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
 
   std::string digest_data = "kehu-data";
+  std::string digest_store;
   bool digest_families = false;
   auto* digest_cmd = app.add_subcommand(
       "digest",
       "Print a SHA-256 of the projection store's contents (DIR/store)");
   digest_cmd->add_option("--data", digest_data, "Data directory")
       ->capture_default_str();
+  digest_cmd->add_option("--store", digest_store,
+                         "A store of DIR by name (store, store-2, ...; "
+                         "default: the active one)");
   digest_cmd->add_flag("--families", digest_families,
                        "Also each column family's row count and digest");
 
@@ -240,6 +247,39 @@ int Main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   AddClientSecurityFlags(fit_cmd, &client_security);
+
+  AdminFlags admin;
+  double admin_timeout_seconds = 120;
+  auto* admin_cmd = app.add_subcommand(
+      "admin", "Rebuild and switch stores while serving; the audit trail");
+  admin_cmd->require_subcommand(1);
+  admin_cmd->add_option("--server", client.server, "Server address")
+      ->capture_default_str();
+  admin_cmd->add_flag("--json", client.json, "Print canonical JSON");
+  admin_cmd->add_option("--timeout", admin_timeout_seconds, "Seconds per call")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  AddClientSecurityFlags(admin_cmd, &client_security);
+  auto* rebuild_cmd = admin_cmd->add_subcommand(
+      "rebuild", "Replay the log into a new standby store while serving");
+  rebuild_cmd->add_option("--currency", admin.currency,
+                          "Reporting currency of the new store (default: the "
+                          "active store's)");
+  rebuild_cmd->add_flag("--wait", admin.wait,
+                        "Show progress until the standby follows the log");
+  auto* stores_cmd = admin_cmd->add_subcommand(
+      "stores", "The active and the standby store, and how far each is");
+  auto* switch_cmd = admin_cmd->add_subcommand(
+      "switch", "Make the standby active (once caught up); again to undo");
+  auto* drop_cmd = admin_cmd->add_subcommand(
+      "drop-standby", "Close and delete the standby store");
+  auto* audit_cmd = admin_cmd->add_subcommand(
+      "audit", "Administrative actions on the server's data, newest first");
+  audit_cmd->add_option("-n,--limit", admin.limit, "Entries")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  for (auto* sub : {rebuild_cmd, stores_cmd, switch_cmd, drop_cmd, audit_cmd})
+    sub->fallthrough();
 
   auto* query_cmd = app.add_subcommand("query", "Ask the query service");
   query_cmd->require_subcommand(1);
@@ -375,12 +415,14 @@ int Main(int argc, char** argv) {
     return app.exit(e);
   }
 
-  if (produce_cmd->parsed() || fit_cmd->parsed() || query_cmd->parsed()) {
+  if (produce_cmd->parsed() || fit_cmd->parsed() || query_cmd->parsed() ||
+      admin_cmd->parsed()) {
     auto security = LoadClientSecurity(client_security);
     if (!security.ok()) {
       std::cerr << "kehu "
                 << (produce_cmd->parsed() ? "produce"
                     : fit_cmd->parsed()   ? "fit"
+                    : admin_cmd->parsed() ? "admin"
                                           : "query")
                 << ": " << security.status().message() << "\n";
       return kExitError;
@@ -391,15 +433,21 @@ int Main(int argc, char** argv) {
 
   if (serve_cmd->parsed()) {
     serve.fit_interval = absl::Hours(fit_interval_hours);
+    if (no_snapshots) serve.snapshot_poll = absl::ZeroDuration();
     return RunServe(serve);
   }
   if (replay_cmd->parsed()) return RunReplay(replay);
-  if (digest_cmd->parsed()) return RunDigest(digest_data, digest_families);
+  if (digest_cmd->parsed()) return RunDigest(digest_data, digest_store, digest_families);
   if (import_cmd->parsed())
     return RunImport(import_kind, import_input, import_output);
   if (fit_cmd->parsed()) {
     client.timeout = absl::Seconds(fit_timeout_seconds);
     return RunFit(client);
+  }
+  if (admin_cmd->parsed()) {
+    client.timeout = absl::Seconds(admin_timeout_seconds);
+    admin.command = admin_cmd->get_subcommands().front()->get_name();
+    return RunAdmin(client, admin);
   }
   if (sim_cmd->parsed()) {
     absl::Time start;

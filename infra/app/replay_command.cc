@@ -6,7 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "infra/app/audit_trail.h"
 #include "infra/app/commands.h"
+#include "infra/app/serving_stores.h"
 #include "infra/app/format.h"
 #include "infra/projection_store.h"
 #include "projections/replay.h"
@@ -67,8 +69,11 @@ int RunReplay(const ReplayCommandOptions& options) {
   infra::ProjectionStoreOptions store_options;
   store_options.reporting_currency = options.currency;
   if (store_options.reporting_currency.empty()) {
-    store_options.reporting_currency =
-        StoreCurrency(options.data_dir + "/store");
+    absl::StatusOr<std::string> active = ActiveStoreName(options.data_dir);
+    if (active.ok()) {
+      store_options.reporting_currency =
+          StoreCurrency(options.data_dir + "/" + *active);
+    }
   }
   if (store_options.reporting_currency.empty()) {
     store_options.reporting_currency = "EUR";
@@ -93,6 +98,32 @@ int RunReplay(const ReplayCommandOptions& options) {
   absl::StatusOr<projections::ReplayResult> result =
       projections::ReplayEmbeddedLog(log_dir, store_dir, store_options, replay);
   if (bar_shown) std::cerr << "\n";
+  // The replay read DIR's log: it goes into DIR's audit trail (a log that
+  // is not there has no trail to write to).
+  if (!absl::IsNotFound(result.status())) {
+    admin::v1::AuditEntry entry;
+    entry.set_action("replay");
+    entry.set_caller(LocalUserCaller());
+    entry.set_outcome(result.ok() ? "ok"
+                                  : std::string(result.status().message()));
+    auto& args = *entry.mutable_arguments();
+    args["into"] = options.into;
+    args["currency"] = store_options.reporting_currency;
+    if (!options.until.empty()) args["until"] = options.until;
+    if (options.until_offset >= 0) {
+      args["until_offset"] = absl::StrCat(options.until_offset);
+    }
+    if (!options.fit_as_of.empty()) args["fit_as_of"] = options.fit_as_of;
+    if (result.ok()) {
+      entry.set_detail(absl::StrCat(result->records, " records, ",
+                                    result->folded, " folded"));
+    }
+    absl::Status recorded = AuditTrail(options.data_dir).Record(entry);
+    if (!recorded.ok()) {
+      std::cerr << "kehu replay: not recorded in the audit trail: "
+                << recorded.message() << "\n";
+    }
+  }
   if (!result.ok()) {
     if (absl::IsNotFound(result.status())) {
       return fail(absl::StrCat("--data ", options.data_dir, ": ",

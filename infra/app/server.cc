@@ -29,10 +29,22 @@ absl::Status Server::Start() {
         absl::StrCat("cannot create data directory ", options_.data_dir, ": ",
                      ec.message()));
   }
+  {
+    absl::MutexLock lock(&schedule_mu_);
+    stopping_ = false;
+  }
+  audit_ = std::make_unique<AuditTrail>(options_.data_dir);
+  KEHU_ASSIGN_OR_RETURN(
+      snapshots_,
+      PopulationSnapshots::Open(options_.data_dir, options_.population));
   KEHU_RETURN_IF_ERROR(on_kafka() ? StartKafka() : StartEmbedded());
 
   ingest_ = std::make_unique<producers::IngestService>(log_.get());
-  query_ = std::make_unique<query::QueryService>(store_.get(), log_.get());
+  query::QueryServiceOptions query_options;
+  query_options.history = std::shared_ptr<const query::PopulationHistory>(
+      snapshots_.get(), [](const query::PopulationHistory*) {});
+  query_ = std::make_unique<query::QueryService>(active_, log_.get(),
+                                                 query_options);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -44,8 +56,14 @@ absl::Status Server::Start() {
   builder.AddListeningPort(options_.listen, credentials, &port_);
   builder.RegisterService(ingest_.get());
   builder.RegisterService(query_.get());
-  admin_ = std::make_unique<AdminService>(store_.get(), options_.population,
-                                          [] { return absl::Now(); });
+  auto clock = [] { return absl::Now(); };
+  admin_ = stores_ != nullptr
+               ? std::make_unique<AdminService>(stores_.get(),
+                                                options_.population, clock,
+                                                audit_.get())
+               : std::make_unique<AdminService>(
+                     kafka_store_.get(), options_.population, clock,
+                     absl::Minutes(5), audit_.get());
   builder.RegisterService(admin_.get());
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || port_ == 0) {
@@ -58,10 +76,106 @@ absl::Status Server::Start() {
               "--tls-key not the key of --tls-cert?)"
             : " (address in use, or not an address of this machine?)"));
   }
+  if (absl::Status recorded = audit_->Record(StartEntry()); !recorded.ok()) {
+    Shutdown();
+    return recorded;
+  }
   if (options_.fit_interval > absl::ZeroDuration()) {
     fit_thread_ = std::thread([this] { RunFitSchedule(); });
   }
+  if (!on_kafka() && options_.snapshot_poll > absl::ZeroDuration()) {
+    snapshot_thread_ = std::thread([this] { RunSnapshotSchedule(); });
+  }
   return absl::OkStatus();
+}
+
+bool Server::StoppingBy(absl::Time deadline) {
+  absl::MutexLock lock(&schedule_mu_);
+  auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(schedule_mu_) {
+    return stopping_;
+  };
+  schedule_mu_.AwaitWithDeadline(absl::Condition(&stopping), deadline);
+  return stopping_;
+}
+
+absl::Status Server::TakeDueSnapshot() {
+  if (stores_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "population snapshots need the embedded log");
+  }
+  std::optional<absl::Time> business = LogBusinessTime(*log_);
+  if (!business.has_value()) return absl::OkStatus();
+  if (!next_snapshot_.has_value()) {
+    next_snapshot_ = NextMonthStart(
+        std::max(*business, snapshots_->latest().value_or(absl::InfinitePast())));
+    return absl::OkStatus();
+  }
+  if (*business < *next_snapshot_) return absl::OkStatus();
+  // The latest boundary passed: the start of the month `business` is in.
+  const absl::Time boundary = absl::FromCivil(
+      absl::CivilMonth(absl::ToCivilSecond(*business, absl::UTCTimeZone())),
+      absl::UTCTimeZone());
+  std::vector<int64_t> ends;
+  for (int32_t p = 0; p < log_->partition_count(); ++p) {
+    ends.push_back(log_->EndOffset(p));
+  }
+  projections::Projector* projector = stores_->active_projector();
+  while (!projector->WaitUntilFolded(ends, absl::Now() + absl::Seconds(1))) {
+    KEHU_RETURN_IF_ERROR(projector->status());
+    if (StoppingBy(absl::Now())) return absl::CancelledError("shutting down");
+  }
+  std::shared_ptr<infra::ProjectionStore> store = stores_->active_store();
+  const absl::Time started = absl::Now();
+  absl::Status taken = snapshots_->Take(store.get(), boundary);
+  next_snapshot_ = NextMonthStart(boundary);
+  admin::v1::AuditEntry entry;
+  entry.set_action("snapshot");
+  entry.set_caller("schedule");
+  (*entry.mutable_arguments())["boundary"] = PopulationSnapshots::NameOf(boundary);
+  entry.set_outcome(taken.ok() ? "ok" : std::string(taken.message()));
+  if (taken.ok()) {
+    entry.set_detail(absl::StrCat(
+        "snapshots/", PopulationSnapshots::NameOf(boundary), " of ",
+        stores_->List()[0].name(), ", population measured at the boundary, in ",
+        absl::FormatDuration(
+            absl::Trunc(absl::Now() - started, absl::Milliseconds(1)))));
+  }
+  KEHU_RETURN_IF_ERROR(audit_->Record(entry));
+  return taken;
+}
+
+void Server::RunSnapshotSchedule() {
+  while (!StoppingBy(absl::Now() + options_.snapshot_poll)) {
+    absl::Status s = TakeDueSnapshot();
+    if (!s.ok() && !absl::IsCancelled(s)) {
+      std::cerr << "kehu serve: population snapshot failed: " << s.message()
+                << "\n";
+    }
+  }
+}
+
+admin::v1::AuditEntry Server::StartEntry() const {
+  admin::v1::AuditEntry entry;
+  entry.set_action("serve-start");
+  entry.set_caller(LocalUserCaller());
+  entry.set_outcome("ok");
+  auto& args = *entry.mutable_arguments();
+  args["listen"] = address();
+  args["tls"] = options_.security.tls() ? "on" : "off";
+  args["tokens"] = options_.security.tokens() ? "on" : "off";
+  if (options_.security.insecure) args["insecure"] = "yes";
+  args["fit_interval"] = absl::FormatDuration(options_.fit_interval);
+  args["partitions"] = absl::StrCat(log_->partition_count());
+  args["currency"] = store()->reporting_currency();
+  args["batch_events"] = absl::StrCat(options_.projector.max_batch_events);
+  if (on_kafka()) {
+    args["kafka_brokers"] = options_.kafka_brokers;
+    args["kafka_topic"] = options_.kafka_topic;
+    args["kafka_group"] = options_.kafka_group;
+  } else {
+    entry.set_detail(absl::StrCat("active: ", stores_->List()[0].name()));
+  }
+  return entry;
 }
 
 absl::Status Server::StartEmbedded() {
@@ -71,15 +185,15 @@ absl::Status Server::StartEmbedded() {
   KEHU_ASSIGN_OR_RETURN(
       log_, infra::EmbeddedLog::Open(options_.data_dir + "/log", log_options));
 
-  infra::ProjectionStoreOptions store_options;
-  store_options.reporting_currency = options_.reporting_currency;
-  KEHU_ASSIGN_OR_RETURN(
-      store_, infra::ProjectionStore::Open(options_.data_dir + "/store",
-                                           store_options));
-
-  projector_ = std::make_unique<projections::Projector>(
-      log_.get(), store_.get(), options_.projector);
-  return projector_->Start();
+  ServingStoresOptions stores;
+  stores.data_dir = options_.data_dir;
+  stores.store.reporting_currency = options_.reporting_currency;
+  stores.projector = options_.projector;
+  stores.population = options_.population;
+  stores.audit = audit_.get();
+  KEHU_ASSIGN_OR_RETURN(stores_, ServingStores::Open(log_.get(), stores));
+  active_ = stores_->active();
+  return absl::OkStatus();
 }
 
 absl::Status Server::StartKafka() {
@@ -102,8 +216,10 @@ absl::Status Server::StartKafka() {
   infra::ProjectionStoreOptions store_options;
   store_options.reporting_currency = options_.reporting_currency;
   KEHU_ASSIGN_OR_RETURN(
-      store_, infra::ProjectionStore::Open(options_.data_dir + "/store",
-                                           store_options));
+      std::unique_ptr<infra::ProjectionStore> store,
+      infra::ProjectionStore::Open(options_.data_dir + "/store", store_options));
+  kafka_store_ = std::move(store);
+  active_ = std::make_shared<infra::ActiveStore>(kafka_store_);
 
   projections::GroupProjectorOptions projector_options;
   projector_options.brokers = options_.kafka_brokers;
@@ -114,12 +230,12 @@ absl::Status Server::StartKafka() {
   projector_options.cache_customers = options_.projector.cache_customers;
   projector_options.poll_timeout = options_.projector.idle_wait;
   group_projector_ = std::make_unique<projections::GroupProjector>(
-      store_.get(), projector_options);
+      kafka_store_.get(), projector_options);
   return group_projector_->Start();
 }
 
 absl::Status Server::status() const {
-  if (projector_ != nullptr) return projector_->status();
+  if (stores_ != nullptr) return stores_->status();
   if (group_projector_ != nullptr) {
     KEHU_RETURN_IF_ERROR(group_projector_->status());
     if (kafka_log_ != nullptr) return kafka_log_->producer()->health();
@@ -129,8 +245,8 @@ absl::Status Server::status() const {
 
 bool Server::WaitUntilFolded(const std::vector<int64_t>& end_offsets,
                              absl::Time deadline) const {
-  if (projector_ != nullptr) {
-    return projector_->WaitUntilFolded(end_offsets, deadline);
+  if (stores_ != nullptr) {
+    return stores_->active_projector()->WaitUntilFolded(end_offsets, deadline);
   }
   if (group_projector_ != nullptr) {
     return group_projector_->WaitUntilFolded(end_offsets, deadline);
@@ -139,21 +255,14 @@ bool Server::WaitUntilFolded(const std::vector<int64_t>& end_offsets,
 }
 
 void Server::RunFitSchedule() {
-  auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(fit_mu_) {
-    return fit_stopping_;
-  };
   absl::Time next = absl::Now();
-  auto last = store_->GetPopulation();
+  auto last = store()->GetPopulation();
   if (last.ok() && last->has_value()) {
     next = absl::FromUnixMicros((*last)->as_of_us()) + options_.fit_interval;
   }
   while (true) {
-    {
-      absl::MutexLock lock(&fit_mu_);
-      fit_mu_.AwaitWithDeadline(absl::Condition(&stopping), next);
-      if (fit_stopping_) return;
-    }
-    auto result = admin_->RunFit(absl::Now());
+    if (StoppingBy(next)) return;
+    auto result = admin_->RunFit(absl::Now(), "schedule");
     if (result.ok()) {
       std::cerr << "kehu serve: population measured: "
                 << result->purchasing_customers()
@@ -168,33 +277,30 @@ void Server::RunFitSchedule() {
 }
 
 void Server::Shutdown() {
-  if (fit_thread_.joinable()) {
-    {
-      absl::MutexLock lock(&fit_mu_);
-      fit_stopping_ = true;
-    }
-    fit_thread_.join();
+  {
+    absl::MutexLock lock(&schedule_mu_);
+    stopping_ = true;
   }
+  if (fit_thread_.joinable()) fit_thread_.join();
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
   if (grpc_server_ != nullptr) {
     grpc_server_->Shutdown(std::chrono::system_clock::now() +
                            std::chrono::seconds(5));
     grpc_server_.reset();
   }
   if (log_ != nullptr) log_->Shutdown();
-  if (projector_ != nullptr) {
-    projector_->Stop();
-    projector_.reset();
-  }
+  if (stores_ != nullptr) stores_->Stop();  // stops projectors, flushes
   if (group_projector_ != nullptr) {
     group_projector_->Stop();
     group_projector_.reset();
   }
   ingest_.reset();
   query_.reset();
-  if (store_ != nullptr) {
-    store_->Flush().IgnoreError();
-    store_.reset();
-  }
+  admin_.reset();
+  if (kafka_store_ != nullptr) kafka_store_->Flush().IgnoreError();
+  active_.reset();
+  kafka_store_.reset();
+  stores_.reset();
   kafka_log_ = nullptr;
   log_.reset();
 }

@@ -17,6 +17,13 @@
 //
 // The Admin service runs the population step on demand (`kehu fit`), and a
 // background thread runs it on a schedule (ServerOptions::fit_interval).
+// On the embedded log the stores are ServingStores (serving_stores.h):
+// the active store answers queries, and an admin call can rebuild a
+// standby from the log and switch to it while serving (blue-green).
+// Administrative actions, and each start with its configuration, are
+// recorded in DATA/audit.ndjson (audit_trail.h). At each month boundary
+// of business time the server snapshots the store with its population
+// (population_snapshots.h), which GetCustomer as of a past date uses.
 //
 // Security (server_security.h, auth_tokens.h): ServerOptions::security
 // adds TLS, optionally requiring client certificates, and bearer tokens
@@ -43,8 +50,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
+#include "infra/active_store.h"
 #include "infra/app/admin_service.h"
+#include "infra/app/audit_trail.h"
+#include "infra/app/population_snapshots.h"
 #include "infra/app/server_security.h"
+#include "infra/app/serving_stores.h"
 #include "infra/embedded_log.h"
 #include "infra/kafka_config.h"
 #include "infra/kafka_log.h"
@@ -101,6 +112,13 @@ struct ServerOptions {
   // schedule off (`kehu fit` still runs it on demand).
   absl::Duration fit_interval = absl::Hours(24);
   projections::PopulationOptions population;
+
+  // Population snapshots at each month boundary of business time
+  // (population_snapshots.h), on the embedded log: how often the log's
+  // business time is looked at; zero turns the schedule off (tests then
+  // call TakeDueSnapshot() themselves). Snapshots already taken are read
+  // by as-of queries either way.
+  absl::Duration snapshot_poll = absl::Seconds(1);
 };
 
 class Server {
@@ -127,9 +145,15 @@ class Server {
   bool on_kafka() const { return !options_.kafka_brokers.empty(); }
 
   infra::EventLog* log() const { return log_.get(); }
-  infra::ProjectionStore* store() const { return store_.get(); }
-  // The embedded log's projector; nullptr on Kafka.
-  projections::Projector* projector() const { return projector_.get(); }
+  // The store queries read now (a switch changes it).
+  infra::ProjectionStore* store() const { return active_->Get().get(); }
+  // The embedded log's stores; nullptr on Kafka.
+  ServingStores* stores() const { return stores_.get(); }
+  // The projector of the active store on the embedded log; nullptr on
+  // Kafka.
+  projections::Projector* projector() const {
+    return stores_ != nullptr ? stores_->active_projector() : nullptr;
+  }
   // The consumer-group projector; nullptr on the embedded log.
   projections::GroupProjector* group_projector() const {
     return group_projector_.get();
@@ -140,6 +164,14 @@ class Server {
   // Kafka producer hit a fatal error. `kehu serve` then shuts down.
   absl::Status status() const;
 
+  // The population snapshots (DATA/snapshots) as-of reads use.
+  PopulationSnapshots* snapshots() const { return snapshots_.get(); }
+  // One step of the snapshot schedule: when the log's business time has
+  // passed the next month boundary, waits until the active store has
+  // folded the log so far and takes the snapshot of the latest boundary
+  // passed. The first call only notes where the log stands.
+  absl::Status TakeDueSnapshot();
+
   // Blocks until the projector has folded every partition p below
   // end_offsets[p], it failed, or `deadline` passed; true when folded.
   bool WaitUntilFolded(const std::vector<int64_t>& end_offsets,
@@ -148,15 +180,24 @@ class Server {
  private:
   absl::Status StartEmbedded();
   absl::Status StartKafka();
+  // The audit entry of this start, with its configuration.
+  admin::v1::AuditEntry StartEntry() const;
   // Runs the population step on the schedule until Shutdown().
   void RunFitSchedule();
+  // Runs TakeDueSnapshot() every snapshot_poll until Shutdown().
+  void RunSnapshotSchedule();
+  // Waits on schedule_mu_ until `deadline` or Shutdown(); true on the latter.
+  bool StoppingBy(absl::Time deadline);
 
   const ServerOptions options_;
   std::unique_ptr<infra::EventLog> log_;
   // log_ when it is Kafka, for the producer's health; nullptr otherwise.
   infra::KafkaLog* kafka_log_ = nullptr;
-  std::unique_ptr<infra::ProjectionStore> store_;
-  std::unique_ptr<projections::Projector> projector_;
+  std::unique_ptr<AuditTrail> audit_;
+  // The embedded log's stores; on Kafka, the one store.
+  std::unique_ptr<ServingStores> stores_;
+  std::shared_ptr<infra::ProjectionStore> kafka_store_;
+  std::shared_ptr<const infra::ActiveStore> active_;
   std::unique_ptr<projections::GroupProjector> group_projector_;
   std::unique_ptr<producers::IngestService> ingest_;
   std::unique_ptr<query::QueryService> query_;
@@ -164,9 +205,14 @@ class Server {
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
 
+  std::unique_ptr<PopulationSnapshots> snapshots_;
+  // The next month boundary to snapshot; unset until the log is looked at.
+  std::optional<absl::Time> next_snapshot_;  // TakeDueSnapshot() only
+
   std::thread fit_thread_;
-  absl::Mutex fit_mu_;
-  bool fit_stopping_ ABSL_GUARDED_BY(fit_mu_) = false;
+  std::thread snapshot_thread_;
+  absl::Mutex schedule_mu_;
+  bool stopping_ ABSL_GUARDED_BY(schedule_mu_) = false;
 };
 
 }  // namespace kehu::app

@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
+#include "infra/app/audit_trail.h"
 #include "infra/app/client_channel.h"
 #include "infra/app/server.h"
 #include "kehu/admin/v1/admin.grpc.pb.h"
@@ -214,6 +215,23 @@ TEST_F(TokenServerTest, TokenWithTheScopeWorks) {
 
   s = ClientWith(kOpsToken).Fit();
   EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+// The audit trail names who did it by the token's name, never its secret.
+TEST_F(TokenServerTest, AdminActionsAreRecordedWithTheTokenName) {
+  ASSERT_TRUE(ClientWith(kOpsToken).Fit().ok());
+  auto entries = AuditTrail(dir_.Sub("data")).Newest(10);
+  ASSERT_OK(entries.status());
+  ASSERT_GE(entries->size(), 2u);
+  EXPECT_EQ((*entries)[0].action(), "fit");
+  EXPECT_EQ((*entries)[0].caller(), "token ops");
+  EXPECT_EQ((*entries)[0].outcome(), "ok");
+  EXPECT_EQ(entries->back().action(), "serve-start");
+  EXPECT_EQ(entries->back().arguments().at("tokens"), "on");
+  std::ifstream file(dir_.Sub("data") + "/audit.ndjson");
+  std::string text((std::istreambuf_iterator<char>(file)),
+                   std::istreambuf_iterator<char>());
+  EXPECT_THAT(text, Not(HasSubstr(kOpsToken)));
 }
 
 TEST_F(TokenServerTest, HealthAnswersWithoutToken) {

@@ -1,0 +1,161 @@
+#include "infra/app/population_snapshots.h"
+
+#include <filesystem>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "infra/rocks_status.h"
+#include "infra/status_macros.h"
+#include "kehu/events/v1/events.pb.h"
+#include "rocksdb/utilities/checkpoint.h"
+
+namespace kehu::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kTempSuffix[] = ".partial";
+
+}  // namespace
+
+absl::Time NextMonthStart(absl::Time t) {
+  const absl::CivilMonth month =
+      absl::CivilMonth(absl::ToCivilSecond(t, absl::UTCTimeZone()));
+  return absl::FromCivil(month + 1, absl::UTCTimeZone());
+}
+
+std::optional<absl::Time> LogBusinessTime(infra::EventLog& log) {
+  std::optional<absl::Time> latest;
+  std::vector<infra::LogRecord> records;
+  events::v1::Event event;
+  for (int32_t p = 0; p < log.partition_count(); ++p) {
+    const int64_t end = log.EndOffset(p);
+    if (end == 0) continue;
+    records.clear();
+    if (!log.Read(p, end - 1, 1, &records).ok() || records.empty()) continue;
+    if (!event.ParseFromString(records[0].value) || !event.has_occurred_at()) {
+      continue;
+    }
+    const absl::Time at = absl::FromUnixSeconds(event.occurred_at().seconds()) +
+                          absl::Nanoseconds(event.occurred_at().nanos());
+    if (!latest.has_value() || at > *latest) latest = at;
+  }
+  return latest;
+}
+
+std::string PopulationSnapshots::NameOf(absl::Time boundary) {
+  return absl::FormatTime("%Y-%m-%d", boundary, absl::UTCTimeZone());
+}
+
+absl::StatusOr<std::unique_ptr<PopulationSnapshots>> PopulationSnapshots::Open(
+    const std::string& data_dir, projections::PopulationOptions population) {
+  const std::string dir = data_dir + "/snapshots";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  }
+  std::unique_ptr<PopulationSnapshots> snapshots(
+      new PopulationSnapshots(dir, population));
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (absl::EndsWith(name, kTempSuffix)) {
+      fs::remove_all(entry.path(), ec);  // a Take() cut short
+      continue;
+    }
+    absl::Time boundary;
+    std::string error;
+    if (!absl::ParseTime("%Y-%m-%d", name, absl::UTCTimeZone(), &boundary,
+                         &error)) {
+      continue;  // not ours
+    }
+    KEHU_ASSIGN_OR_RETURN(
+        std::unique_ptr<infra::ProjectionStore> store,
+        infra::ProjectionStore::OpenReadOnly(entry.path().string(),
+                                             size_t{8} << 20));
+    absl::MutexLock lock(&snapshots->mu_);
+    snapshots->snapshots_[boundary] = {name, store->population()};
+  }
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot list ", dir, ": ", ec.message()));
+  }
+  return snapshots;
+}
+
+absl::Status PopulationSnapshots::Take(infra::ProjectionStore* store,
+                                       absl::Time boundary) {
+  absl::MutexLock take(&take_mu_);
+  const std::string name = NameOf(boundary);
+  {
+    absl::MutexLock lock(&mu_);
+    if (snapshots_.count(boundary) > 0) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("a snapshot of ", name, " exists already"));
+    }
+  }
+  const std::string final_dir = dir_ + "/" + name;
+  const std::string temp_dir = final_dir + kTempSuffix;
+  std::error_code ec;
+  fs::remove_all(temp_dir, ec);
+
+  rocksdb::Checkpoint* raw = nullptr;
+  KEHU_RETURN_IF_ERROR(infra::FromRocks(
+      rocksdb::Checkpoint::Create(store->db(), &raw), "starting a checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  KEHU_RETURN_IF_ERROR(infra::FromRocks(checkpoint->CreateCheckpoint(temp_dir),
+                                        "writing a checkpoint"));
+  {
+    infra::ProjectionStoreOptions options;
+    options.reporting_currency = store->reporting_currency();
+    options.block_cache_bytes = size_t{32} << 20;
+    KEHU_ASSIGN_OR_RETURN(std::unique_ptr<infra::ProjectionStore> copy,
+                          infra::ProjectionStore::Open(temp_dir, options));
+    KEHU_RETURN_IF_ERROR(
+        projections::RunPopulationStep(copy.get(), boundary, options_)
+            .status());
+    KEHU_RETURN_IF_ERROR(copy->Flush());
+  }
+  fs::rename(temp_dir, final_dir, ec);
+  if (ec) {
+    return absl::InternalError(absl::StrCat("cannot rename ", temp_dir, " to ",
+                                            final_dir, ": ", ec.message()));
+  }
+  KEHU_ASSIGN_OR_RETURN(
+      std::unique_ptr<infra::ProjectionStore> done,
+      infra::ProjectionStore::OpenReadOnly(final_dir, size_t{8} << 20));
+  absl::MutexLock lock(&mu_);
+  snapshots_[boundary] = {name, done->population()};
+  return absl::OkStatus();
+}
+
+std::optional<query::PopulationSnapshot> PopulationSnapshots::AtOrBefore(
+    absl::Time as_of) const {
+  absl::MutexLock lock(&mu_);
+  auto it = snapshots_.upper_bound(as_of);  // first boundary after as_of
+  if (it == snapshots_.begin()) return std::nullopt;
+  return std::prev(it)->second;
+}
+
+std::optional<absl::Time> PopulationSnapshots::latest() const {
+  absl::MutexLock lock(&mu_);
+  if (snapshots_.empty()) return std::nullopt;
+  return snapshots_.rbegin()->first;
+}
+
+size_t PopulationSnapshots::size() const {
+  absl::MutexLock lock(&mu_);
+  return snapshots_.size();
+}
+
+bool PopulationSnapshots::WaitForSnapshots(size_t n,
+                                           absl::Time deadline) const {
+  absl::MutexLock lock(&mu_);
+  auto enough = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return snapshots_.size() >= n;
+  };
+  return mu_.AwaitWithDeadline(absl::Condition(&enough), deadline);
+}
+
+}  // namespace kehu::app

@@ -1,0 +1,190 @@
+// Population snapshots (infra/app/population_snapshots.h): at each month
+// boundary of business time the server checkpoints the store and measures
+// the population there; GetCustomer as of a past date places the customer
+// in the population of the latest snapshot at or before it, and says so.
+#include <filesystem>
+
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/create_channel.h"
+#include "gtest/gtest.h"
+#include "infra/app/audit_trail.h"
+#include "infra/app/population_snapshots.h"
+#include "infra/app/server.h"
+#include "kehu/admin/v1/admin.grpc.pb.h"
+#include "kehu/ingest/v1/ingest.grpc.pb.h"
+#include "kehu/query/v1/query.grpc.pb.h"
+#include "query/query_service.h"
+#include "tests/projections/event_builders.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace kehu::app {
+namespace {
+
+using events::v1::Event;
+using testing::TempDir;
+
+constexpr absl::Duration kPatience = absl::Seconds(60);
+// Day 0 of the event builders: 2025-01-01.
+const absl::Time kDay0 = absl::FromUnixSeconds(1735689600);
+absl::Time Day(int day) { return kDay0 + absl::Hours(24 * day); }
+
+ServerOptions TestOptions(const std::string& dir) {
+  ServerOptions options;
+  options.fit_interval = absl::ZeroDuration();
+  options.snapshot_poll = absl::ZeroDuration();  // TakeDueSnapshot() below
+  options.data_dir = dir;
+  options.listen = "127.0.0.1:0";
+  options.partitions = 2;
+  return options;
+}
+
+class Client {
+ public:
+  explicit Client(const std::string& address)
+      : channel_(
+            grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
+        ingest_(ingest::v1::Ingest::NewStub(channel_)),
+        query_(query::v1::Query::NewStub(channel_)),
+        admin_(admin::v1::Admin::NewStub(channel_)) {}
+
+  std::vector<int64_t> Append(const std::vector<Event>& events) {
+    ingest::v1::AppendRequest request;
+    for (const auto& e : events) *request.add_events() = e;
+    grpc::ClientContext context;
+    ingest::v1::AppendResponse response;
+    EXPECT_TRUE(ingest_->Append(&context, request, &response).ok());
+    EXPECT_EQ(response.rejected_size(), 0);
+    std::vector<int64_t> ends(2, 0);
+    for (const auto& a : response.accepted()) {
+      ends[a.partition()] = std::max(ends[a.partition()], a.offset() + 1);
+    }
+    return ends;
+  }
+
+  query::v1::CustomerView Get(const std::string& id, absl::Time as_of) {
+    grpc::ClientContext context;
+    query::v1::GetCustomerRequest request;
+    request.set_customer_id(id);
+    request.mutable_as_of()->set_seconds(absl::ToUnixSeconds(as_of));
+    query::v1::CustomerView view;
+    grpc::Status s = query_->GetCustomer(&context, request, &view);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return view;
+  }
+
+  void Fit(absl::Time as_of) {
+    grpc::ClientContext context;
+    admin::v1::FitRequest request;
+    request.mutable_as_of()->set_seconds(absl::ToUnixSeconds(as_of));
+    admin::v1::FitResponse response;
+    grpc::Status s = admin_->Fit(&context, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  }
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<ingest::v1::Ingest::Stub> ingest_;
+  std::unique_ptr<query::v1::Query::Stub> query_;
+  std::unique_ptr<admin::v1::Admin::Stub> admin_;
+};
+
+TEST(PopulationSnapshotTest, NextMonthStartCrossesTheYear) {
+  EXPECT_EQ(NextMonthStart(Day(0)), Day(31));  // 2025-01-01 -> 02-01
+  EXPECT_EQ(NextMonthStart(Day(30) + absl::Hours(23)), Day(31));
+  EXPECT_EQ(NextMonthStart(Day(364)), Day(365));  // 2025-12-31 -> 2026-01-01
+  EXPECT_EQ(PopulationSnapshots::NameOf(Day(31)), "2025-02-01");
+}
+
+TEST(PopulationSnapshotTest, AsOfReadsUseTheSnapshotOfTheirTime) {
+  TempDir dir;
+  auto server = std::make_unique<Server>(TestOptions(dir.path()));
+  ASSERT_OK(server->Start());
+  Client client(server->address());
+
+  // January: two customers buy.
+  auto ends = client.Append({
+      testing::Registered("e1", "C1", 0, "Ada"),
+      testing::Order("e2", "C1", 5, "O1", {{"A", 1, 9000, 4000}}),
+      testing::Registered("e3", "C2", 1, "Bo"),
+      testing::Order("e4", "C2", 6, "O2", {{"A", 1, 2000, 1500}}),
+  });
+  ASSERT_TRUE(server->WaitUntilFolded(ends, absl::Now() + kPatience));
+  ASSERT_OK(server->TakeDueSnapshot());  // notes where the log stands
+  EXPECT_EQ(server->snapshots()->size(), 0u);
+
+  // February begins on the log: the snapshot of 2025-02-01.
+  ends = client.Append({
+      testing::Registered("e5", "C3", 35, "Cy"),
+      testing::Order("e6", "C3", 36, "O3", {{"A", 10, 9000, 1000}}),
+  });
+  ASSERT_TRUE(server->WaitUntilFolded(ends, absl::Now() + kPatience));
+  ASSERT_OK(server->TakeDueSnapshot());
+  ASSERT_EQ(server->snapshots()->size(), 1u);
+  const std::string snapshot_dir = dir.path() + "/snapshots/2025-02-01";
+  ASSERT_TRUE(std::filesystem::exists(snapshot_dir));
+  ASSERT_OK(server->TakeDueSnapshot());  // nothing new is due
+  EXPECT_EQ(server->snapshots()->size(), 1u);
+
+  // Today's population, measured much later.
+  client.Fit(Day(365));
+
+  // Mid-February: the snapshot's population, named.
+  query::v1::CustomerView feb = client.Get("C1", Day(45));
+  EXPECT_EQ(feb.segments().population_snapshot(), "2025-02-01");
+  EXPECT_EQ(feb.segments().population_as_of().seconds(),
+            absl::ToUnixSeconds(Day(31)));
+  EXPECT_GT(feb.segments().population_log_positions_size(), 0);
+
+  // The same view as the snapshot store itself gives: its population,
+  // the customer as of mid-February.
+  {
+    auto snapshot = infra::ProjectionStore::OpenReadOnly(snapshot_dir);
+    ASSERT_OK(snapshot.status());
+    query::QueryServiceOptions options;
+    options.clock = [] { return absl::Now(); };
+    query::QueryService from_snapshot(snapshot->get(), server->log(), options);
+    query::v1::GetCustomerRequest request;
+    request.set_customer_id("C1");
+    request.mutable_as_of()->set_seconds(absl::ToUnixSeconds(Day(45)));
+    query::v1::CustomerView expected;
+    ASSERT_TRUE(from_snapshot.GetCustomer(nullptr, &request, &expected).ok());
+    query::v1::CustomerView actual = feb;
+    actual.mutable_segments()->clear_population_snapshot();
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(expected,
+                                                                    actual))
+        << expected.DebugString() << "\nvs\n"
+        << actual.DebugString();
+  }
+
+  // After the fit's date: the fit. Before any snapshot: the fit too, the
+  // only population there is, and the view says which it used.
+  query::v1::CustomerView later = client.Get("C1", Day(400));
+  EXPECT_EQ(later.segments().population_snapshot(), "");
+  EXPECT_EQ(later.segments().population_as_of().seconds(),
+            absl::ToUnixSeconds(Day(365)));
+  query::v1::CustomerView january = client.Get("C1", Day(20));
+  EXPECT_EQ(january.segments().population_snapshot(), "");
+
+  auto audit = AuditTrail(dir.path()).Newest(10);
+  ASSERT_OK(audit.status());
+  bool recorded = false;
+  for (const auto& e : *audit) {
+    recorded |= e.action() == "snapshot" &&
+                e.arguments().at("boundary") == "2025-02-01" &&
+                e.outcome() == "ok";
+  }
+  EXPECT_TRUE(recorded);
+
+  // A restart reads the snapshots back.
+  server->Shutdown();
+  server = std::make_unique<Server>(TestOptions(dir.path()));
+  ASSERT_OK(server->Start());
+  Client again(server->address());
+  EXPECT_EQ(again.Get("C1", Day(45)).segments().population_snapshot(),
+            "2025-02-01");
+}
+
+}  // namespace
+}  // namespace kehu::app
