@@ -18,6 +18,7 @@
 #include "infra/rocks_status.h"
 #include "infra/status_macros.h"
 #include "infra/store_schema.h"
+#include "query/customer_explanation.h"
 #include "query/customer_view.h"
 #include "query/segment_reports.h"
 #include "rocksdb/snapshot.h"
@@ -92,6 +93,26 @@ absl::Status GetCustomerView(const infra::ProjectionStore& store,
   }
   *response = FullView(*state, as_of, store, *store.population(), options);
   return absl::OkStatus();
+}
+
+absl::Status ExplainClassification(const infra::ProjectionStore& store,
+                                   const QueryServiceOptions& options,
+                                   const query::v1::ExplainRequest& request,
+                                   query::v1::ExplainResponse* response) {
+  KEHU_RETURN_IF_ERROR(CheckCustomerId(request.customer_id()));
+  KEHU_RETURN_IF_ERROR(CheckExplainRequest(request));
+  KEHU_ASSIGN_OR_RETURN(
+      absl::Time as_of,
+      infra::ReferenceTime(request.as_of(), request.has_as_of(),
+                           options.clock(), options.max_clock_skew));
+  KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::CustomerState> state,
+                        store.GetCustomer(request.customer_id()));
+  if (!state.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("customer ", request.customer_id(), " not found"));
+  }
+  return ExplainCustomer(store, *state, as_of, options.analytics, request,
+                         response);
 }
 
 // Reads the customer row named by an index entry, at `snapshot`. The
@@ -423,6 +444,14 @@ grpc::Status QueryService::SatisfactionReport(
   if (Abandoned(context)) return AbandonedStatus();
   return infra::ToGrpcStatus(ReportSatisfaction(
       *store_, options_.clock(), options_.analytics, *request, response));
+}
+
+grpc::Status QueryService::Explain(grpc::ServerContext* context,
+                                   const query::v1::ExplainRequest* request,
+                                   query::v1::ExplainResponse* response) {
+  if (Abandoned(context)) return AbandonedStatus();
+  return infra::ToGrpcStatus(
+      ExplainClassification(*store_, options_, *request, response));
 }
 
 }  // namespace kehu::query
