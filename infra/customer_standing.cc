@@ -188,7 +188,10 @@ Stage LifecycleStageOf(const std::vector<int64_t>& days, int64_t as_of_us,
         gaps.empty() ? population.median_inter_purchase_days() : Median(gaps);
     return std::max(min_gap_days, multiple * median);
   };
-  auto gap_source = [](const std::vector<double>& gaps) {
+  // Where the churn gap came from: the configured minimum, else the
+  // median gap of the population (a single purchase) or of the customer.
+  auto gap_source = [&](const std::vector<double>& gaps, double gap_days) {
+    if (gap_days == min_gap_days) return ThresholdSource::kConfiguration;
     return gaps.empty() ? ThresholdSource::kPopulation
                         : ThresholdSource::kCustomerHistory;
   };
@@ -203,7 +206,7 @@ Stage LifecycleStageOf(const std::vector<int64_t>& days, int64_t as_of_us,
     const double threshold = churn_gap_days(gaps);
     last_gap = gap;
     last_gap_threshold = threshold;
-    last_gap_source = gap_source(gaps);
+    last_gap_source = gap_source(gaps, threshold);
     last_was_win_back = gap > threshold;
     if (last_was_win_back) {
       const int64_t churned_at =
@@ -235,7 +238,8 @@ Stage LifecycleStageOf(const std::vector<int64_t>& days, int64_t as_of_us,
 
   if (rule.Step("churned",
                 {{"days since the last purchase", silence, Op::kGreater,
-                  "churn gap", threshold_now, kUnitDays, gap_source(gaps)}})) {
+                  "churn gap", threshold_now, kUnitDays,
+                  gap_source(gaps, threshold_now)}})) {
     transitions->push_back(
         {stage, Stage::kChurned,
          days.back() + static_cast<int64_t>(threshold_now * kMicrosPerDay)});
@@ -297,7 +301,12 @@ Standing StandingOf(const store::v1::CustomerState& state, int64_t as_of_us,
   const int64_t window_us = absl::ToInt64Microseconds(config.window);
   s.facts = PurchaseFactsAt(state, as_of_us, window_us, currency,
                             why != nullptr ? &why->tier.order_ids : nullptr);
-  if (why != nullptr) why->pareto.order_ids = why->tier.order_ids;
+  if (why != nullptr) {
+    // Margins are net of refunds: the returns of those orders count too.
+    why->tier.order_returns = true;
+    why->pareto.order_ids = why->tier.order_ids;
+    why->pareto.order_returns = true;
+  }
   const bool measured = population.as_of_us() != 0;
 
   // Tiers.

@@ -83,11 +83,13 @@ struct Explanation {
   std::vector<Fact> facts;
   // The steps tried, in order; the last one holds.
   std::vector<RuleStep> steps;
-  // The records behind the facts: orders (their order_placed and
-  // order_returned events), complaints (complaint_filed, and
+  // The records behind the facts: orders (their order_placed events and,
+  // when `order_returns`, their order_returned events: refunds count where
+  // margins or returns do), complaints (complaint_filed, and
   // complaint_resolved up to as_of) and, when `surveys`, every survey
   // answered up to as_of.
   std::vector<std::string> order_ids;
+  bool order_returns = false;
   std::vector<std::string> complaint_ids;
   bool surveys = false;
 };

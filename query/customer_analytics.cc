@@ -207,6 +207,7 @@ void EvaluateSatisfaction(const CustomerState& state, int64_t as_of_us,
   out->set_index(index);
 
   if (rule.recording()) {
+    why->order_returns = true;  // the returns component
     if (csat_n > 0) {
       rule.AddFact("CSAT answers", csat_n, infra::kUnitCount);
       rule.AddFact("mean CSAT answer (1-5)", csat_mean, infra::kUnitAnswer);

@@ -113,6 +113,7 @@ class ContributingEvents {
  public:
   ContributingEvents(const infra::Explanation& why, int64_t as_of_us)
       : orders_(why.order_ids.begin(), why.order_ids.end()),
+        order_returns_(why.order_returns),
         complaints_(why.complaint_ids.begin(), why.complaint_ids.end()),
         surveys_(why.surveys),
         as_of_us_(as_of_us) {}
@@ -130,7 +131,8 @@ class ContributingEvents {
                orders_.contains(event.order_placed().order_id());
       case events::v1::Event::kOrderReturned:
         // Refunds count against their order whenever they happened.
-        return orders_.contains(event.order_returned().order_id());
+        return order_returns_ &&
+               orders_.contains(event.order_returned().order_id());
       case events::v1::Event::kComplaintFiled:
         return by_as_of &&
                complaints_.contains(event.complaint_filed().complaint_id());
@@ -146,6 +148,7 @@ class ContributingEvents {
 
  private:
   const absl::flat_hash_set<std::string> orders_;
+  const bool order_returns_;
   const absl::flat_hash_set<std::string> complaints_;
   const bool surveys_;
   const int64_t as_of_us_;

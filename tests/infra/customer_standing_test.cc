@@ -274,9 +274,10 @@ TEST(CustomerStandingTest, AWinBackIsExplainedByTheGapBeforeTheLastPurchase) {
   const Comparison& c = won.comparisons[0].comparison;
   EXPECT_STREQ(c.fact, "days between the last two purchases");
   EXPECT_DOUBLE_EQ(c.value, 380);
-  // Gaps of 10 days before: 3 x 10 is below the 180-day minimum.
+  // Gaps of 10 days before: 3 x 10 is below the configured 180-day
+  // minimum.
   EXPECT_DOUBLE_EQ(c.threshold_value, 180);
-  EXPECT_EQ(c.source, ThresholdSource::kCustomerHistory);
+  EXPECT_EQ(c.source, ThresholdSource::kConfiguration);
   // Every purchase counts: the gaps, the count, the silence.
   EXPECT_EQ(why.stage.order_ids,
             (std::vector<std::string>{"O0", "O10", "O20", "O400"}));
@@ -285,6 +286,27 @@ TEST(CustomerStandingTest, AWinBackIsExplainedByTheGapBeforeTheLastPurchase) {
   EXPECT_TRUE(why.stage.steps[2].comparisons.empty());
   EXPECT_NE(why.stage.steps[2].note.find("P(alive) is unknown"),
             std::string::npos);
+}
+
+TEST(CustomerStandingTest, TheChurnGapNamesWhereItCameFrom) {
+  // Gaps of 100 days: 3 x 100 = 300 days, the customer's own.
+  StandingExplanations why;
+  StandingOf(BuyerOn({0, 100, 200}), DayUs(501), store::v1::PopulationModel(),
+             "EUR", StandingConfig(), &why);
+  ExpectDecidedBy(why.stage, "churned");
+  const Comparison& own = why.stage.steps.back().comparisons[0].comparison;
+  EXPECT_DOUBLE_EQ(own.threshold_value, 300);
+  EXPECT_EQ(own.source, ThresholdSource::kCustomerHistory);
+
+  // A single purchase: the population's median gap, 3 x 80 = 240 days.
+  store::v1::PopulationModel p = Population();
+  p.set_median_inter_purchase_days(80);
+  why = StandingExplanations();
+  StandingOf(BuyerOn({100}), DayUs(341), p, "EUR", StandingConfig(), &why);
+  ExpectDecidedBy(why.stage, "churned");
+  const Comparison& theirs = why.stage.steps.back().comparisons[0].comparison;
+  EXPECT_DOUBLE_EQ(theirs.threshold_value, 240);
+  EXPECT_EQ(theirs.source, ThresholdSource::kPopulation);
 }
 
 TEST(CustomerStandingTest, TheTierIsExplainedByTheWindowsOrders) {
