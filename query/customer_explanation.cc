@@ -239,7 +239,6 @@ absl::Status ExplainCustomer(const infra::ProjectionStore& store,
                              absl::Time as_of, const AnalyticsConfig& config,
                              const v1::ExplainRequest& request,
                              v1::ExplainResponse* response) {
-  KEHU_RETURN_IF_ERROR(CheckExplainRequest(request));
   const auto population = store.population();
   v1::CustomerView view = ToCustomerView(state);
   CustomerExplanations why;

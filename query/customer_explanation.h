@@ -31,20 +31,21 @@ inline constexpr int32_t kDefaultExplainEvents = 20;
 // Largest ExplainRequest.max_events accepted.
 inline constexpr int32_t kMaxExplainEvents = 1000;
 
+// Checks the fields ExplainCustomer reads besides the customer id and
+// as_of (the classification and max_events): INVALID_ARGUMENT naming the
+// field.
+absl::Status CheckExplainRequest(const query::v1::ExplainRequest& request);
+
 // Fills `response` with the explanation of `request.classification()` for
 // the customer `state` at `as_of`, events included (read from `store`'s
-// timeline). INVALID_ARGUMENT naming the field for an unknown
-// classification or a max_events out of range.
-// REQUIRES: state.customer_id() == request.customer_id().
+// timeline).
+// REQUIRES: CheckExplainRequest(request) is OK;
+//           state.customer_id() == request.customer_id().
 absl::Status ExplainCustomer(const infra::ProjectionStore& store,
                              const store::v1::CustomerState& state,
                              absl::Time as_of, const AnalyticsConfig& config,
                              const query::v1::ExplainRequest& request,
                              query::v1::ExplainResponse* response);
-
-// Checks the fields ExplainCustomer reads besides the customer id and
-// as_of: INVALID_ARGUMENT naming the field.
-absl::Status CheckExplainRequest(const query::v1::ExplainRequest& request);
 
 }  // namespace kehu::query
 

@@ -99,6 +99,8 @@ absl::Status ExplainClassification(const infra::ProjectionStore& store,
                                    const QueryServiceOptions& options,
                                    const query::v1::ExplainRequest& request,
                                    query::v1::ExplainResponse* response) {
+  // Every argument is checked before the store is read, so a bad request is
+  // INVALID_ARGUMENT whether or not the customer exists.
   KEHU_RETURN_IF_ERROR(CheckCustomerId(request.customer_id()));
   KEHU_RETURN_IF_ERROR(CheckExplainRequest(request));
   KEHU_ASSIGN_OR_RETURN(

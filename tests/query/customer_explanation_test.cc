@@ -442,6 +442,10 @@ TEST_F(CustomerExplanationTest, ExplainNamesEveryInvalidField) {
 
   r.set_customer_id("nobody");
   EXPECT_EQ(Explain(r, &response).error_code(), grpc::StatusCode::NOT_FOUND);
+  // A bad argument is named whether or not the customer exists.
+  r.set_classification(static_cast<v1::Classification>(99));
+  ExpectInvalid(Explain(r, &response), "classification");
+  r.set_classification(v1::CLASSIFICATION_LIFECYCLE_STAGE);
   r.set_customer_id("K");
   EXPECT_TRUE(Explain(r, &response).ok());
 }
