@@ -158,6 +158,50 @@ ChurnRiskBand ChurnRiskBandOf(bool has_p_alive, double p_alive,
   return ChurnRiskBand::kVeryHigh;
 }
 
+MatrixCell MatrixCellOf(const Standing& s,
+                        const store::v1::PopulationModel& population,
+                        Explanation* why) {
+  Rule rule(why);
+  if (!s.has_current_value || !s.has_potential_value) {
+    rule.Otherwise("unspecified",
+                   "current or potential value is unknown: no purchase, no "
+                   "lifetime-value models fitted yet (kehu fit), or no "
+                   "category margins for the customer's tier");
+    return MatrixCell::kNone;
+  }
+  rule.AddFact("current value", s.current_value, kUnitMoney);
+  rule.AddFact("potential value", s.potential_value, kUnitMoney);
+  rule.AddFact("P(alive)", s.p_alive, kUnitRatio);
+  // At or above the median is high; nothing (zero) never is, so data
+  // without categories puts everyone on the low-potential side.
+  const Comparison current_positive = {"current value", s.current_value,
+                                       Op::kGreater, "", 0, kUnitMoney,
+                                       ThresholdSource::kConfiguration};
+  const Comparison current_high = {
+      "current value", s.current_value, Op::kGreaterOrEqual,
+      "median current value", population.median_current_value_minor(),
+      kUnitMoney, ThresholdSource::kPopulation};
+  const Comparison potential_positive = {"potential value", s.potential_value,
+                                         Op::kGreater, "", 0, kUnitMoney,
+                                         ThresholdSource::kConfiguration};
+  const Comparison potential_high = {
+      "potential value", s.potential_value, Op::kGreaterOrEqual,
+      "median potential value", population.median_potential_value_minor(),
+      kUnitMoney, ThresholdSource::kPopulation};
+  if (rule.Step("vip", {current_positive, current_high, potential_positive,
+                        potential_high})) {
+    return MatrixCell::kVip;
+  }
+  if (rule.Step("maintain", {current_positive, current_high})) {
+    return MatrixCell::kMaintain;
+  }
+  if (rule.Step("improve", {potential_positive, potential_high})) {
+    return MatrixCell::kImprove;
+  }
+  rule.Otherwise("abandon", "neither value at or above its median");
+  return MatrixCell::kAbandon;
+}
+
 namespace {
 
 constexpr char kNoPAlive[] =
@@ -396,20 +440,6 @@ Standing StandingOf(const store::v1::CustomerState& state, int64_t as_of_us,
         }
       }
     }
-    if (s.has_current_value && s.has_potential_value) {
-      // At or above the median is high; nothing (zero) never is, so data
-      // without categories puts everyone on the low-potential side.
-      const bool high_current =
-          s.current_value > 0 &&
-          s.current_value >= population.median_current_value_minor();
-      const bool high_potential =
-          s.potential_value > 0 &&
-          s.potential_value >= population.median_potential_value_minor();
-      s.cell =
-          high_current
-              ? (high_potential ? MatrixCell::kVip : MatrixCell::kMaintain)
-              : (high_potential ? MatrixCell::kImprove : MatrixCell::kAbandon);
-    }
   }
   s.churn_risk_band = ChurnRiskBandOf(
       s.has_p_alive, s.p_alive, config,
@@ -423,6 +453,14 @@ Standing StandingOf(const store::v1::CustomerState& state, int64_t as_of_us,
     if (why != nullptr) why->stage.order_ids.push_back(order.order_id());
   }
   std::sort(days.begin(), days.end());
+  s.cell = MatrixCellOf(s, population,
+                        why != nullptr ? &why->matrix_cell : nullptr);
+  if (why != nullptr) {
+    // Both values come from the purchases (times, margins net of refunds,
+    // categories).
+    why->matrix_cell.order_ids = why->stage.order_ids;
+    why->matrix_cell.order_returns = true;
+  }
   s.stage = LifecycleStageOf(days, as_of_us, s.has_p_alive, s.p_alive,
                              population, config, &s.transitions,
                              why != nullptr ? &why->stage : nullptr);

@@ -102,6 +102,7 @@ struct StandingExplanations {
   Explanation pareto;
   Explanation stage;
   Explanation churn_risk;
+  Explanation matrix_cell;
 };
 
 // The pyramid tier of a customer whose trailing facts are `facts`; with
@@ -122,10 +123,17 @@ ChurnRiskBand ChurnRiskBandOf(bool has_p_alive, double p_alive,
                               const StandingConfig& config,
                               Explanation* why = nullptr);
 
+// The value-matrix cell of a standing whose current and potential value
+// are known (kNone otherwise); with `why`, records the rule's steps and the
+// facts.
+MatrixCell MatrixCellOf(const Standing& s,
+                        const store::v1::PopulationModel& population,
+                        Explanation* why = nullptr);
+
 // The customer's standing at `as_of_us` against `population` (which may
 // be empty: before the first fit, only the lifecycle's gap rule and the
 // facts are known). With `why`, also explains the tier, the Pareto set,
-// the lifecycle stage and the churn-risk band.
+// the lifecycle stage, the churn-risk band and the value-matrix cell.
 Standing StandingOf(const store::v1::CustomerState& state, int64_t as_of_us,
                     const store::v1::PopulationModel& population,
                     const std::string& currency, const StandingConfig& config,

@@ -73,6 +73,11 @@ absl::StatusOr<Chosen> Choose(v1::Classification classification,
                     ValueName(v1::ChurnRiskBand_descriptor(),
                               view.segments().churn_risk_band(),
                               "CHURN_RISK_BAND_")};
+    case v1::CLASSIFICATION_VALUE_MATRIX_CELL:
+      return Chosen{&why.standing.matrix_cell,
+                    ValueName(v1::ValueMatrixCell_descriptor(),
+                              view.segments().matrix_cell(),
+                              "VALUE_MATRIX_CELL_")};
     default:
       break;
   }
@@ -216,7 +221,8 @@ absl::Status CheckExplainRequest(const v1::ExplainRequest& request) {
     return absl::InvalidArgumentError(
         "classification: must be set (CLASSIFICATION_PYRAMID_TIER, "
         "CLASSIFICATION_PARETO, CLASSIFICATION_LIFECYCLE_STAGE, "
-        "CLASSIFICATION_SATISFACTION_BAND or CLASSIFICATION_CHURN_RISK_BAND)");
+        "CLASSIFICATION_SATISFACTION_BAND, CLASSIFICATION_CHURN_RISK_BAND or "
+        "CLASSIFICATION_VALUE_MATRIX_CELL)");
   }
   if (!v1::Classification_IsValid(request.classification())) {
     // A newer client may ask for a classification this server does not

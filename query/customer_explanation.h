@@ -1,5 +1,6 @@
 // The Explain call: why a customer is in a tier, Pareto set, lifecycle
-// stage, satisfaction band or churn-risk band at a reference time.
+// stage, satisfaction band, churn-risk band or value-matrix cell at a
+// reference time.
 //
 // Operation: EvaluateCustomer() classifies the customer exactly as
 // GetCustomer does and, asked to, records how (infra/explanation.h): the

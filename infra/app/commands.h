@@ -137,7 +137,7 @@ int RunQuerySummary(const ClientOptions& options, const std::string& by,
 int RunQueryTimeline(const ClientOptions& options,
                      const std::string& customer_id, const std::string& types,
                      int limit, const std::string& page_token);
-// `view`: tier, pareto, stage, satisfaction or churn-risk; lists at most
+// `view`: tier, pareto, stage, satisfaction, churn-risk or cell; lists at most
 // `limit` contributing events.
 int RunQueryExplain(const ClientOptions& options,
                     const std::string& customer_id, const std::string& view,

@@ -393,6 +393,8 @@ std::string ClassificationName(query::v1::Classification c) {
       return "satisfaction band";
     case query::v1::CLASSIFICATION_CHURN_RISK_BAND:
       return "churn-risk band";
+    case query::v1::CLASSIFICATION_VALUE_MATRIX_CELL:
+      return "value-matrix cell";
     default:
       return "classification";
   }

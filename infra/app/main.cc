@@ -372,9 +372,9 @@ int Main(int argc, char** argv) {
       ->required();
   explain_cmd
       ->add_option("--view", explain_view,
-                   "tier, pareto, stage, satisfaction or churn-risk")
-      ->check(CLI::IsMember(
-          {"tier", "pareto", "stage", "satisfaction", "churn-risk"}))
+                   "tier, pareto, stage, satisfaction, churn-risk or cell")
+      ->check(CLI::IsMember({"tier", "pareto", "stage", "satisfaction",
+                             "churn-risk", "cell"}))
       ->capture_default_str();
   explain_cmd
       ->add_option("-n,--limit", explain_limit,

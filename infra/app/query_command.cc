@@ -426,6 +426,7 @@ int RunQueryExplain(const ClientOptions& options,
       {"stage", query::v1::CLASSIFICATION_LIFECYCLE_STAGE},
       {"satisfaction", query::v1::CLASSIFICATION_SATISFACTION_BAND},
       {"churn-risk", query::v1::CLASSIFICATION_CHURN_RISK_BAND},
+      {"cell", query::v1::CLASSIFICATION_VALUE_MATRIX_CELL},
   };
   query::v1::ExplainRequest request;
   request.set_customer_id(customer_id);

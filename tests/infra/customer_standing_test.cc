@@ -209,6 +209,22 @@ const char* BandName(ChurnRiskBand band) {
   return "?";
 }
 
+const char* CellName(MatrixCell cell) {
+  switch (cell) {
+    case MatrixCell::kNone:
+      return "unspecified";
+    case MatrixCell::kVip:
+      return "vip";
+    case MatrixCell::kMaintain:
+      return "maintain";
+    case MatrixCell::kImprove:
+      return "improve";
+    case MatrixCell::kAbandon:
+      return "abandon";
+  }
+  return "?";
+}
+
 // Every step but the last failed; the last held and assigned `value`.
 void ExpectDecidedBy(const Explanation& why, const std::string& value) {
   ASSERT_FALSE(why.steps.empty());
@@ -227,6 +243,21 @@ TEST(CustomerStandingTest, EveryExplanationEndsInTheClassification) {
   bg->set_a(0.7930);
   bg->set_b(2.4262);
   with_model.mutable_models()->set_time_unit_days(7);
+  auto* gg = with_model.mutable_models()->mutable_gamma_gamma();
+  gg->set_p(6.25);
+  gg->set_q(3.74);
+  gg->set_gamma(15.44);
+  for (const char* tier : {"key", "potential", "regular", "one_time",
+                           "inactive"}) {
+    auto* row = with_model.add_category_margins();
+    row->set_tier(tier);
+    row->add_categories("cat-A");
+    row->add_mean_margin_minor(500);
+    row->add_categories("cat-B");
+    row->add_mean_margin_minor(300);
+  }
+  with_model.set_median_current_value_minor(1000);
+  with_model.set_median_potential_value_minor(100);
   const std::vector<CustomerState> customers = {
       CustomerState(), BuyerOn({390}), BuyerOn({0, 10, 20, 400}),
       BuyerOn({300, 320, 340, 360, 380}),
@@ -234,6 +265,7 @@ TEST(CustomerStandingTest, EveryExplanationEndsInTheClassification) {
       Fold({Order("e1", "C1", 0, "O1", {{"A", 1, 5000}}),
             Order("e2", "C1", 20, "O2", {{"A", 1, 5000}})})};
   int explained = 0;
+  int with_cell = 0;
   for (const auto& population :
        {store::v1::PopulationModel(), Population(), with_model}) {
     for (size_t i = 0; i < customers.size(); ++i) {
@@ -249,6 +281,8 @@ TEST(CustomerStandingTest, EveryExplanationEndsInTheClassification) {
         ExpectDecidedBy(why.pareto, s.pareto_key ? "key" : "ordinary");
         ExpectDecidedBy(why.stage, StageName(s.stage));
         ExpectDecidedBy(why.churn_risk, BandName(s.churn_risk_band));
+        ExpectDecidedBy(why.matrix_cell, CellName(s.cell));
+        if (s.cell != MatrixCell::kNone) ++with_cell;
         // Explaining changes nothing.
         const Standing plain = StandingOf(state, DayUs(day), population,
                                           "EUR", StandingConfig());
@@ -260,6 +294,7 @@ TEST(CustomerStandingTest, EveryExplanationEndsInTheClassification) {
     }
   }
   EXPECT_EQ(explained, 90);
+  EXPECT_GT(with_cell, 0);
 }
 
 TEST(CustomerStandingTest, AWinBackIsExplainedByTheGapBeforeTheLastPurchase) {

@@ -387,6 +387,46 @@ TEST_F(CustomerExplanationTest, ChurnRiskBandComparesPAliveWithTheModel) {
   EXPECT_EQ(EventIds(r), (std::set<std::string>{"k1", "k2", "k3", "k4"}));
 }
 
+TEST_F(CustomerExplanationTest, ValueMatrixCellComparesBothValuesWithTheirMedians) {
+  store::v1::PopulationModel population = *store_->population();
+  auto* bg = population.mutable_models()->mutable_bg_nbd();
+  bg->set_r(0.5);
+  bg->set_alpha(5);
+  bg->set_a(0.5);
+  bg->set_b(2);
+  auto* gg = population.mutable_models()->mutable_gamma_gamma();
+  gg->set_p(6);
+  gg->set_q(4);
+  gg->set_gamma(15);
+  population.mutable_models()->set_time_unit_days(7);
+  population.set_median_current_value_minor(1);
+  population.set_median_potential_value_minor(1);
+  ASSERT_OK(store_->PutPopulation(population));
+
+  const v1::CustomerView view = Get("R");
+  ASSERT_TRUE(view.value().has_current());
+  ASSERT_TRUE(view.value().has_potential());
+  const v1::ExplainResponse r =
+      ExplainOk("R", v1::CLASSIFICATION_VALUE_MATRIX_CELL);
+  EXPECT_EQ(r.value(), absl::AsciiStrToLower(v1::ValueMatrixCell_Name(
+                                                 view.segments().matrix_cell())
+                                                 .substr(18)));
+  EXPECT_NE(r.value(), "unspecified");
+  EXPECT_DOUBLE_EQ(FactValue(r, "current value"),
+                   view.value().current_minor());
+  EXPECT_DOUBLE_EQ(FactValue(r, "potential value"),
+                   view.value().potential_minor());
+  // The first step compares both values with the population's medians.
+  ASSERT_FALSE(r.rule().empty());
+  EXPECT_EQ(r.rule(0).outcome(), "vip");
+  ASSERT_EQ(r.rule(0).comparisons_size(), 4);
+  EXPECT_EQ(r.rule(0).comparisons(1).threshold(), "median current value");
+  EXPECT_EQ(r.rule(0).comparisons(1).threshold_value(), 1);
+  EXPECT_EQ(r.rule(0).comparisons(1).source(),
+            v1::THRESHOLD_SOURCE_POPULATION);
+  EXPECT_EQ(EventIds(r), (std::set<std::string>{"r1", "r2"}));
+}
+
 TEST_F(CustomerExplanationTest, ChurnRiskBandIsUnspecifiedWithoutAModel) {
   store::v1::PopulationModel population = *store_->population();
   population.mutable_models()->clear_bg_nbd();
