@@ -17,7 +17,8 @@ int64_t OrderMargin(const store::v1::OrderRecord& order) {
 
 PurchaseFacts PurchaseFactsAt(const store::v1::CustomerState& state,
                               int64_t as_of_us, int64_t window_us,
-                              const std::string& currency) {
+                              const std::string& currency,
+                              std::vector<std::string>* window_orders) {
   PurchaseFacts facts;
   for (const auto& order : state.orders()) {
     if (!IsPurchaseAt(order, as_of_us)) continue;
@@ -30,6 +31,7 @@ PurchaseFacts PurchaseFactsAt(const store::v1::CustomerState& state,
         std::max(facts.last_purchase_us, order.placed_at_us());
     if (order.placed_at_us() > as_of_us - window_us) {
       ++facts.window_purchases;
+      if (window_orders != nullptr) window_orders->push_back(order.order_id());
       if (order.currency() == currency) {
         facts.window_margin_minor += OrderMargin(order);
       }
@@ -62,12 +64,13 @@ std::vector<std::pair<std::string, int64_t>> WindowCategoryMargins(
 
 std::vector<std::pair<int64_t, int64_t>> MarginPurchases(
     const store::v1::CustomerState& state, int64_t as_of_us,
-    const std::string& currency) {
+    const std::string& currency, std::vector<std::string>* order_ids) {
   std::vector<std::pair<int64_t, int64_t>> purchases;
   for (const auto& order : state.orders()) {
     if (!IsPurchaseAt(order, as_of_us) || order.currency() != currency)
       continue;
     purchases.emplace_back(order.placed_at_us(), OrderMargin(order));
+    if (order_ids != nullptr) order_ids->push_back(order.order_id());
   }
   return purchases;
 }

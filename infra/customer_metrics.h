@@ -34,9 +34,12 @@ struct PurchaseFacts {
   int64_t window_margin_minor = 0;
 };
 
-PurchaseFacts PurchaseFactsAt(const store::v1::CustomerState& state,
-                              int64_t as_of_us, int64_t window_us,
-                              const std::string& currency);
+// With `window_orders`, also appends the order ids of the purchases in the
+// window (those window_purchases counts).
+PurchaseFacts PurchaseFactsAt(
+    const store::v1::CustomerState& state, int64_t as_of_us, int64_t window_us,
+    const std::string& currency,
+    std::vector<std::string>* window_orders = nullptr);
 
 // Margin per product category of the purchases in the window, in the
 // reporting currency, sorted by category name.
@@ -45,10 +48,12 @@ std::vector<std::pair<std::string, int64_t>> WindowCategoryMargins(
     const std::string& currency);
 
 // The customer's purchases in the reporting currency as (time, margin)
-// pairs, in placement order: what the lifetime-value models see.
+// pairs, in placement order: what the lifetime-value models see. With
+// `order_ids`, also appends their order ids.
 std::vector<std::pair<int64_t, int64_t>> MarginPurchases(
     const store::v1::CustomerState& state, int64_t as_of_us,
-    const std::string& currency);
+    const std::string& currency,
+    std::vector<std::string>* order_ids = nullptr);
 
 }  // namespace kehu::infra
 

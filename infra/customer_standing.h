@@ -16,6 +16,7 @@
 
 #include "absl/time/time.h"
 #include "infra/customer_metrics.h"
+#include "infra/explanation.h"
 #include "kehu/store/v1/store.pb.h"
 
 namespace kehu::infra {
@@ -53,6 +54,10 @@ enum class Stage {
   kWonBack
 };
 enum class WinBack { kNone, kMust, kShould, kTry, kDoNotSpend };
+// By P(alive), at the lifecycle's thresholds: low at or above the loyal
+// one, medium at or above the at-risk one, high at or above the churned
+// one, very high below it; unknown without P(alive).
+enum class ChurnRiskBand { kUnknown, kLow, kMedium, kHigh, kVeryHigh };
 
 // "key", "potential", "regular", "one_time", "inactive": the names the
 // population's category table uses.
@@ -88,18 +93,51 @@ struct Standing {
   Stage stage = Stage::kPotential;
   std::vector<DerivedTransition> transitions;
   WinBack win_back = WinBack::kNone;
+  ChurnRiskBand churn_risk_band = ChurnRiskBand::kUnknown;
 };
 
-// The pyramid tier of a customer whose trailing facts are `facts`.
+// Why the standing's classifications came out as they did (explanation.h).
+struct StandingExplanations {
+  Explanation tier;
+  Explanation pareto;
+  Explanation stage;
+  Explanation churn_risk;
+  Explanation matrix_cell;
+};
+
+// The pyramid tier of a customer whose trailing facts are `facts`; with
+// `why`, records the rule's steps and the facts.
 PyramidTier PyramidTierOf(const PurchaseFacts& facts,
-                          const store::v1::PopulationModel& population);
+                          const store::v1::PopulationModel& population,
+                          Explanation* why = nullptr);
+
+// Whether a customer whose trailing facts are `facts` is in the Pareto key
+// set; with `why`, records the rule's steps and the facts.
+bool ParetoKeyOf(const PurchaseFacts& facts,
+                 const store::v1::PopulationModel& population,
+                 Explanation* why = nullptr);
+
+// The churn-risk band of P(alive) (unknown when !has_p_alive); with `why`,
+// records the rule's steps and the facts.
+ChurnRiskBand ChurnRiskBandOf(bool has_p_alive, double p_alive,
+                              const StandingConfig& config,
+                              Explanation* why = nullptr);
+
+// The value-matrix cell of a standing whose current and potential value
+// are known (kNone otherwise); with `why`, records the rule's steps and the
+// facts.
+MatrixCell MatrixCellOf(const Standing& s,
+                        const store::v1::PopulationModel& population,
+                        Explanation* why = nullptr);
 
 // The customer's standing at `as_of_us` against `population` (which may
 // be empty: before the first fit, only the lifecycle's gap rule and the
-// facts are known).
+// facts are known). With `why`, also explains the tier, the Pareto set,
+// the lifecycle stage, the churn-risk band and the value-matrix cell.
 Standing StandingOf(const store::v1::CustomerState& state, int64_t as_of_us,
                     const store::v1::PopulationModel& population,
-                    const std::string& currency, const StandingConfig& config);
+                    const std::string& currency, const StandingConfig& config,
+                    StandingExplanations* why = nullptr);
 
 }  // namespace kehu::infra
 

@@ -111,13 +111,45 @@ void EvaluateComplaints(const CustomerState& state, int64_t as_of_us,
   }
 }
 
+// The satisfaction band of an index (unspecified without one); with `rule`
+// recording, the steps taken.
+query::v1::SatisfactionBand SatisfactionBandOf(bool has_index, double index,
+                                               const AnalyticsConfig& config,
+                                               infra::Rule* rule) {
+  using infra::Op;
+  using infra::ThresholdSource;
+  if (!has_index) {
+    rule->Otherwise("unspecified",
+                    "no index: no survey answer, purchase or complaint");
+    return query::v1::SATISFACTION_BAND_UNSPECIFIED;
+  }
+  if (rule->Step("high", {{"satisfaction index", index, Op::kGreaterOrEqual,
+                           "high band", config.satisfaction_high_band,
+                           infra::kUnitPoints,
+                           ThresholdSource::kConfiguration}})) {
+    return query::v1::SATISFACTION_BAND_HIGH;
+  }
+  if (rule->Step("medium", {{"satisfaction index", index,
+                             Op::kGreaterOrEqual, "medium band",
+                             config.satisfaction_medium_band,
+                             infra::kUnitPoints,
+                             ThresholdSource::kConfiguration}})) {
+    return query::v1::SATISFACTION_BAND_MEDIUM;
+  }
+  rule->Otherwise("low", "below the medium band");
+  return query::v1::SATISFACTION_BAND_LOW;
+}
+
 void EvaluateSatisfaction(const CustomerState& state, int64_t as_of_us,
                           const AnalyticsConfig& config,
-                          query::v1::Satisfaction* out) {
+                          query::v1::Satisfaction* out,
+                          infra::Explanation* why) {
+  infra::Rule rule(why);
   double csat_sum = 0, nps_sum = 0;
   int64_t csat_n = 0, nps_n = 0;
   for (const auto& s : state.surveys()) {
     if (s.answered_at_us() > as_of_us) continue;
+    rule.AddSurveys();
     if (s.csat() > 0) {
       csat_sum += s.csat();
       ++csat_n;
@@ -130,6 +162,7 @@ void EvaluateSatisfaction(const CustomerState& state, int64_t as_of_us,
   int64_t purchases = 0, returned = 0;
   for (const auto& order : state.orders()) {
     if (!IsPurchase(order, as_of_us)) continue;
+    rule.AddOrder(order.order_id());
     ++purchases;
     if (order.status() == store::v1::ORDER_STATUS_RETURNED) ++returned;
   }
@@ -137,6 +170,7 @@ void EvaluateSatisfaction(const CustomerState& state, int64_t as_of_us,
   int64_t complaints = 0, resolved = 0, in_time = 0;
   for (const auto& c : state.complaints()) {
     if (c.filed_at_us() > as_of_us) continue;
+    rule.AddComplaint(c.complaint_id());
     ++complaints;
     if (c.resolved_at_us() != 0 && c.resolved_at_us() <= as_of_us) {
       ++resolved;
@@ -171,6 +205,34 @@ void EvaluateSatisfaction(const CustomerState& state, int64_t as_of_us,
   double index = 0;
   out->set_has_index(CombineIndex(parts, &index, out->mutable_components()));
   out->set_index(index);
+
+  if (rule.recording()) {
+    why->order_returns = true;  // the returns component
+    if (csat_n > 0) {
+      rule.AddFact("CSAT answers", csat_n, infra::kUnitCount);
+      rule.AddFact("mean CSAT answer (1-5)", csat_mean, infra::kUnitAnswer);
+    }
+    if (nps_n > 0) {
+      rule.AddFact("NPS answers", nps_n, infra::kUnitCount);
+      rule.AddFact("mean NPS answer (0-10)", nps_mean, infra::kUnitAnswer);
+    }
+    rule.AddFact("purchases", purchases, infra::kUnitPurchases);
+    rule.AddFact("purchases with a return", returned, infra::kUnitPurchases);
+    rule.AddFact("complaints", complaints, infra::kUnitCount);
+    rule.AddFact("complaints resolved", resolved, infra::kUnitCount);
+    rule.AddFact("complaints resolved within the SLA", in_time,
+                 infra::kUnitCount);
+    for (const auto& c : out->components()) {
+      if (c.weight() <= 0) continue;
+      why->facts.push_back({c.name() + " score", c.score(), infra::kUnitPoints});
+      why->facts.push_back(
+          {c.name() + " weight", c.weight(), infra::kUnitRatio});
+    }
+    if (out->has_index()) {
+      rule.AddFact("satisfaction index", index, infra::kUnitPoints);
+    }
+  }
+  out->set_band(SatisfactionBandOf(out->has_index(), index, config, &rule));
 }
 
 void EvaluateLoyalty(const CustomerState& state, int64_t as_of_us,
@@ -334,6 +396,22 @@ query::v1::WinBackPriority ToApi(infra::WinBack priority) {
   return query::v1::WIN_BACK_PRIORITY_UNSPECIFIED;
 }
 
+query::v1::ChurnRiskBand ToApi(infra::ChurnRiskBand band) {
+  switch (band) {
+    case infra::ChurnRiskBand::kUnknown:
+      return query::v1::CHURN_RISK_BAND_UNSPECIFIED;
+    case infra::ChurnRiskBand::kLow:
+      return query::v1::CHURN_RISK_BAND_LOW;
+    case infra::ChurnRiskBand::kMedium:
+      return query::v1::CHURN_RISK_BAND_MEDIUM;
+    case infra::ChurnRiskBand::kHigh:
+      return query::v1::CHURN_RISK_BAND_HIGH;
+    case infra::ChurnRiskBand::kVeryHigh:
+      return query::v1::CHURN_RISK_BAND_VERY_HIGH;
+  }
+  return query::v1::CHURN_RISK_BAND_UNSPECIFIED;
+}
+
 google::protobuf::Timestamp ToTimestamp(int64_t micros) {
   return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(micros);
 }
@@ -344,9 +422,10 @@ void EvaluateStanding(const CustomerState& state, int64_t as_of_us,
                       const std::string& currency,
                       const store::v1::PopulationModel& population,
                       const AnalyticsConfig& config,
-                      query::v1::CustomerView* view) {
-  const infra::Standing s =
-      infra::StandingOf(state, as_of_us, population, currency, config.standing);
+                      query::v1::CustomerView* view,
+                      infra::StandingExplanations* why) {
+  const infra::Standing s = infra::StandingOf(state, as_of_us, population,
+                                              currency, config.standing, why);
   query::v1::Segments* seg = view->mutable_segments();
   if (population.as_of_us() != 0) {
     *seg->mutable_population_as_of() = ToTimestamp(population.as_of_us());
@@ -364,6 +443,7 @@ void EvaluateStanding(const CustomerState& state, int64_t as_of_us,
     seg->set_churn_risk(1 - s.p_alive);
   }
   seg->set_win_back(ToApi(s.win_back));
+  seg->set_churn_risk_band(ToApi(s.churn_risk_band));
 
   query::v1::Value* value = view->mutable_value();
   value->set_has_current(s.has_current_value);
@@ -371,10 +451,11 @@ void EvaluateStanding(const CustomerState& state, int64_t as_of_us,
   value->set_has_potential(s.has_potential_value);
   value->set_potential_minor(s.potential_value);
 
-  // The stage at as_of; the fold's transitions (by purchase count) up to
-  // as_of, merged with those the churn gap implies.
+  // The stage at as_of (potential before the first purchase, even when
+  // the fold has seen later ones); the fold's transitions (by purchase
+  // count) up to as_of, merged with those the churn gap implies.
   query::v1::Lifecycle* lifecycle = view->mutable_lifecycle();
-  if (s.facts.purchases > 0) lifecycle->set_stage(ToApi(s.stage));
+  lifecycle->set_stage(ToApi(s.stage));
   std::vector<query::v1::LifecycleTransition> all;
   for (const auto& t : lifecycle->transitions()) {
     if (google::protobuf::util::TimeUtil::TimestampToMicroseconds(t.at()) <=
@@ -446,14 +527,16 @@ void EvaluateCustomer(const CustomerState& state, absl::Time as_of,
                       const std::string& currency,
                       const store::v1::PopulationModel& population,
                       const AnalyticsConfig& config,
-                      query::v1::CustomerView* view) {
+                      query::v1::CustomerView* view,
+                      CustomerExplanations* why) {
   const int64_t as_of_us = Micros(as_of);
   *view->mutable_as_of() =
       google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(as_of_us);
   view->set_currency(currency);
   EvaluateRfm(state, as_of_us, currency, config, view->mutable_rfm());
   EvaluateComplaints(state, as_of_us, config, view->mutable_complaints());
-  EvaluateSatisfaction(state, as_of_us, config, view->mutable_satisfaction());
+  EvaluateSatisfaction(state, as_of_us, config, view->mutable_satisfaction(),
+                       why != nullptr ? &why->satisfaction : nullptr);
   EvaluateLoyalty(state, as_of_us, config, view->mutable_loyalty());
 
   const store::v1::CurrencyTotals* totals = nullptr;
@@ -490,7 +573,8 @@ void EvaluateCustomer(const CustomerState& state, absl::Time as_of,
   profit->set_unprofitable(revenue - cost - to_serve < 0);
 
   view->mutable_value()->set_historical_minor(revenue - cost);
-  EvaluateStanding(state, as_of_us, currency, population, config, view);
+  EvaluateStanding(state, as_of_us, currency, population, config, view,
+                   why != nullptr ? &why->standing : nullptr);
 }
 
 }  // namespace kehu::query

@@ -15,6 +15,7 @@
 
 #include "absl/time/time.h"
 #include "infra/customer_standing.h"
+#include "infra/explanation.h"
 #include "kehu/query/v1/query.pb.h"
 #include "kehu/store/v1/store.pb.h"
 
@@ -41,6 +42,10 @@ struct AnalyticsConfig {
   double satisfaction_resolution_weight = 0.15;
   double satisfaction_repurchase_weight = 0.10;
   double satisfaction_returns_weight = 0.05;
+  // Satisfaction bands: high at or above the first, medium at or above the
+  // second, low below it.
+  double satisfaction_high_band = 75;
+  double satisfaction_medium_band = 50;
 
   // Loyalty index weights, renormalised the same way.
   double loyalty_repeat_weight = 1.0 / 6;
@@ -60,16 +65,26 @@ struct AnalyticsConfig {
   infra::StandingConfig standing;
 };
 
+// Why the view's classifications came out as they did
+// (infra/explanation.h).
+struct CustomerExplanations {
+  infra::StandingExplanations standing;
+  infra::Explanation satisfaction;
+};
+
 // Fills the time-relative and configured parts of `view` (as_of, currency,
 // rfm, satisfaction, loyalty, credit, profit, value, segments, the
 // lifecycle stage at as_of and the complaint figures) from `state`, placing
 // the customer in `population` (empty before the first `kehu fit`).
-// `currency` is the reporting currency.
+// `currency` is the reporting currency. With `why`, also explains the
+// tier, the Pareto set, the lifecycle stage, the satisfaction band and the
+// churn-risk band.
 void EvaluateCustomer(const store::v1::CustomerState& state, absl::Time as_of,
                       const std::string& currency,
                       const store::v1::PopulationModel& population,
                       const AnalyticsConfig& config,
-                      query::v1::CustomerView* view);
+                      query::v1::CustomerView* view,
+                      CustomerExplanations* why = nullptr);
 
 // The company satisfaction index of a month (or any group): the customer
 // formula applied to the pooled figures — mean CSAT and NPS answer,

@@ -18,6 +18,7 @@
 #include "infra/rocks_status.h"
 #include "infra/status_macros.h"
 #include "infra/store_schema.h"
+#include "query/customer_explanation.h"
 #include "query/customer_history.h"
 #include "query/customer_view.h"
 #include "query/segment_reports.h"
@@ -76,6 +77,50 @@ query::v1::CustomerView FullView(const store::v1::CustomerState& state,
   return view;
 }
 
+// A customer as of a reference time, with the population to place them in.
+struct CustomerAt {
+  store::v1::CustomerState state;
+  std::shared_ptr<const store::v1::PopulationModel> population;
+  // The population snapshot it came from; "" for the store's last fit.
+  std::string snapshot;
+};
+
+// What the customer's own events said at `as_of` (customer_history.h), and
+// the population measured last at or before as_of: the store's last fit,
+// unless it is later and a snapshot (population_history.h) is not.
+// NOT_FOUND for an unknown customer, or one without events by as_of.
+absl::StatusOr<CustomerAt> ReadCustomerAt(const infra::ProjectionStore& store,
+                                          const QueryServiceOptions& options,
+                                          const std::string& customer_id,
+                                          absl::Time as_of) {
+  KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::CustomerState> current,
+                        store.GetCustomer(customer_id));
+  if (!current.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("customer ", customer_id, " not found"));
+  }
+  KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::CustomerState> state,
+                        CustomerStateAsOf(store, *current, as_of));
+  if (!state.has_value()) {
+    return absl::NotFoundError(absl::StrCat(
+        "customer ", customer_id, " had no events at or before ",
+        absl::FormatTime(absl::RFC3339_full, as_of, absl::UTCTimeZone()),
+        " (as_of)"));
+  }
+  CustomerAt at{*std::move(state), store.population(), ""};
+  if (options.history != nullptr) {
+    std::optional<PopulationSnapshot> past = options.history->AtOrBefore(as_of);
+    const int64_t as_of_us = absl::ToUnixMicros(as_of);
+    if (past.has_value() &&
+        (at.population->as_of_us() > as_of_us ||
+         past->population->as_of_us() > at.population->as_of_us())) {
+      at.population = past->population;
+      at.snapshot = past->name;
+    }
+  }
+  return at;
+}
+
 absl::Status GetCustomerView(const infra::ProjectionStore& store,
                              const QueryServiceOptions& options,
                              const query::v1::GetCustomerRequest& request,
@@ -85,38 +130,33 @@ absl::Status GetCustomerView(const infra::ProjectionStore& store,
       absl::Time as_of,
       infra::ReferenceTime(request.as_of(), request.has_as_of(),
                            options.clock(), options.max_clock_skew));
-  KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::CustomerState> current,
-                        store.GetCustomer(request.customer_id()));
-  if (!current.has_value()) {
-    return absl::NotFoundError(
-        absl::StrCat("customer ", request.customer_id(), " not found"));
-  }
-  // What the customer's own events said at as_of (customer_history.h).
-  KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::CustomerState> state,
-                        CustomerStateAsOf(store, *current, as_of));
-  if (!state.has_value()) {
-    return absl::NotFoundError(absl::StrCat(
-        "customer ", request.customer_id(), " had no events at or before ",
-        absl::FormatTime(absl::RFC3339_full, as_of, absl::UTCTimeZone()),
-        " (as_of)"));
-  }
-  // The population measured last at or before as_of: the store's last
-  // fit, unless it is later and a snapshot is not.
-  std::shared_ptr<const store::v1::PopulationModel> population =
-      store.population();
-  std::string snapshot;
-  if (options.history != nullptr) {
-    std::optional<PopulationSnapshot> past = options.history->AtOrBefore(as_of);
-    const int64_t as_of_us = absl::ToUnixMicros(as_of);
-    if (past.has_value() &&
-        (population->as_of_us() > as_of_us ||
-         past->population->as_of_us() > population->as_of_us())) {
-      population = past->population;
-      snapshot = past->name;
-    }
-  }
-  *response = FullView(*state, as_of, store, *population, options);
-  response->mutable_segments()->set_population_snapshot(snapshot);
+  KEHU_ASSIGN_OR_RETURN(
+      CustomerAt at,
+      ReadCustomerAt(store, options, request.customer_id(), as_of));
+  *response = FullView(at.state, as_of, store, *at.population, options);
+  response->mutable_segments()->set_population_snapshot(at.snapshot);
+  return absl::OkStatus();
+}
+
+absl::Status ExplainClassification(const infra::ProjectionStore& store,
+                                   const QueryServiceOptions& options,
+                                   const query::v1::ExplainRequest& request,
+                                   query::v1::ExplainResponse* response) {
+  // Every argument is checked before the store is read, so a bad request is
+  // INVALID_ARGUMENT whether or not the customer exists.
+  KEHU_RETURN_IF_ERROR(CheckCustomerId(request.customer_id()));
+  KEHU_RETURN_IF_ERROR(CheckExplainRequest(request));
+  KEHU_ASSIGN_OR_RETURN(
+      absl::Time as_of,
+      infra::ReferenceTime(request.as_of(), request.has_as_of(),
+                           options.clock(), options.max_clock_skew));
+  // The customer and population GetCustomer at the same as_of uses.
+  KEHU_ASSIGN_OR_RETURN(
+      CustomerAt at,
+      ReadCustomerAt(store, options, request.customer_id(), as_of));
+  KEHU_RETURN_IF_ERROR(ExplainCustomer(store, at.state, *at.population, as_of,
+                                       options.analytics, request, response));
+  response->set_population_snapshot(at.snapshot);
   return absl::OkStatus();
 }
 
@@ -449,6 +489,14 @@ grpc::Status QueryService::SatisfactionReport(
   if (Abandoned(context)) return AbandonedStatus();
   return infra::ToGrpcStatus(ReportSatisfaction(
       *stores_->Get(), options_.clock(), options_.analytics, *request, response));
+}
+
+grpc::Status QueryService::Explain(grpc::ServerContext* context,
+                                   const query::v1::ExplainRequest* request,
+                                   query::v1::ExplainResponse* response) {
+  if (Abandoned(context)) return AbandonedStatus();
+  return infra::ToGrpcStatus(
+      ExplainClassification(*stores_->Get(), options_, *request, response));
 }
 
 }  // namespace kehu::query

@@ -21,6 +21,10 @@
 // family backwards from the newest. Each call examines a bounded number of
 // rows.
 //
+// Explain evaluates the customer as GetCustomer does, recording why, and
+// looks up the contributing events in the customer's timeline
+// (customer_explanation.h).
+//
 // GetProgress compares each partition's stored next offset with the log's
 // end offset. ListDeadLetters pages through the `deadletter` family in log
 // order; its page token is the position to continue from.
@@ -119,6 +123,10 @@ class QueryService final : public query::v1::Query::Service {
       grpc::ServerContext* context,
       const query::v1::SatisfactionReportRequest* request,
       query::v1::SatisfactionReportResponse* response) override;
+
+  grpc::Status Explain(grpc::ServerContext* context,
+                       const query::v1::ExplainRequest* request,
+                       query::v1::ExplainResponse* response) override;
 
   // ListCustomers listings open now (each holds a store snapshot).
   size_t open_listings() const { return listings_.open_listings(); }

@@ -149,6 +149,11 @@ int RunQuerySummary(const ClientOptions& options, const std::string& by,
 int RunQueryTimeline(const ClientOptions& options,
                      const std::string& customer_id, const std::string& types,
                      int limit, const std::string& page_token);
+// `view`: tier, pareto, stage, satisfaction, churn-risk or cell; lists at most
+// `limit` contributing events.
+int RunQueryExplain(const ClientOptions& options,
+                    const std::string& customer_id, const std::string& view,
+                    int limit);
 // `split`: none, tier or relationship.
 int RunQuerySatisfaction(const ClientOptions& options, const std::string& split,
                          const std::string& from, const std::string& to);

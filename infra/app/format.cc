@@ -1,6 +1,7 @@
 #include "infra/app/format.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 
 #include "absl/strings/ascii.h"
@@ -366,6 +367,120 @@ std::string FormatSatisfaction(
             Optional(m.purchases() > 0, m.complaint_rate(), "%.3f"),
             m.complaints(),
             Optional(m.resolutions() > 0, m.mean_resolution_hours(), "%.1f")));
+  }
+  return out;
+}
+
+namespace {
+
+// A fact's or threshold's value in its unit (ExplainedFact.unit).
+std::string FormatValue(double value, const std::string& unit,
+                        const std::string& currency) {
+  if (unit == "money") {
+    return FormatMoney(static_cast<int64_t>(std::llround(value)), currency);
+  }
+  if (unit == "ratio") return absl::StrFormat("%.3f", value);
+  if (unit == "points") return absl::StrFormat("%.1f", value);
+  if (unit == "answer") return absl::StrFormat("%.2f", value);
+  if (unit == "days" || unit == "weeks") {
+    return absl::StrFormat("%.1f %s", value, unit);
+  }
+  return absl::StrFormat("%g", value);
+}
+
+std::string ClassificationName(query::v1::Classification c) {
+  switch (c) {
+    case query::v1::CLASSIFICATION_PYRAMID_TIER:
+      return "pyramid tier";
+    case query::v1::CLASSIFICATION_PARETO:
+      return "Pareto set";
+    case query::v1::CLASSIFICATION_LIFECYCLE_STAGE:
+      return "lifecycle stage";
+    case query::v1::CLASSIFICATION_SATISFACTION_BAND:
+      return "satisfaction band";
+    case query::v1::CLASSIFICATION_CHURN_RISK_BAND:
+      return "churn-risk band";
+    case query::v1::CLASSIFICATION_VALUE_MATRIX_CELL:
+      return "value-matrix cell";
+    default:
+      return "classification";
+  }
+}
+
+const char* OpForPeople(const std::string& op) {
+  if (op == ">=") return "≥";
+  if (op == "<=") return "≤";
+  return op.c_str();
+}
+
+}  // namespace
+
+std::string FormatExplanation(const query::v1::ExplainResponse& e) {
+  const std::string population =
+      e.has_population_as_of()
+          ? absl::StrCat("population measured ",
+                         FormatDate(e.population_as_of()))
+          : "no population measured yet";
+  std::string out = absl::StrCat(
+      "customer ", e.customer_id(), ": ", ClassificationName(e.classification()),
+      " ", ShortEnumName(e.value(), ""), "\n", "as of ", FormatDate(e.as_of()),
+      ", ", population, "\n\nfacts\n");
+  for (const auto& f : e.facts()) {
+    absl::StrAppend(&out, absl::StrFormat("  %-50s %s\n", f.name(),
+                                          FormatValue(f.value(), f.unit(),
+                                                      e.currency())));
+  }
+  absl::StrAppend(&out, "\nrule (the first step that holds decides)\n");
+  for (const auto& step : e.rule()) {
+    absl::StrAppend(&out, absl::StrFormat("  %-4s %s\n",
+                                          step.holds() ? "yes" : "no",
+                                          ShortEnumName(step.outcome(), "")));
+    for (const auto& c : step.comparisons()) {
+      std::string threshold =
+          FormatValue(c.threshold_value(), c.unit(), e.currency());
+      if (!c.threshold().empty()) {
+        threshold = absl::StrCat(c.threshold(), " ", threshold);
+      }
+      std::string source;
+      if (c.source() == query::v1::THRESHOLD_SOURCE_POPULATION) {
+        source = absl::StrCat(" (", population, ")");
+      } else if (c.source() == query::v1::THRESHOLD_SOURCE_CUSTOMER_HISTORY) {
+        source = " (from the customer's own purchase gaps)";
+      } else if (c.source() == query::v1::THRESHOLD_SOURCE_CONFIGURATION &&
+                 !c.threshold().empty()) {
+        source = " (configured)";
+      }
+      absl::StrAppend(
+          &out, absl::StrFormat(
+                    "         %s %s %s %s%s: %s\n", c.fact(),
+                    FormatValue(c.value(), c.unit(), e.currency()),
+                    OpForPeople(c.op()), threshold, source,
+                    c.holds() ? "holds" : "does not hold"));
+    }
+    if (!step.note().empty()) {
+      absl::StrAppend(&out, "         ", step.note(), "\n");
+    }
+  }
+  absl::StrAppend(&out, "\nevents behind the facts (latest first)\n");
+  for (const auto& ev : e.events()) {
+    absl::StrAppend(
+        &out,
+        absl::StrFormat(
+            "  %s  %-20s %-36s offset %d\n",
+            absl::FormatTime("%Y-%m-%d %H:%M:%S",
+                             absl::FromUnixSeconds(ev.occurred_at().seconds()),
+                             absl::UTCTimeZone()),
+            ev.type(), ev.event_id(), ev.position().offset()));
+  }
+  if (e.events().empty()) absl::StrAppend(&out, "  none\n");
+  if (e.unlisted_events() > 0) {
+    absl::StrAppend(&out, "  and ", e.unlisted_events(),
+                    " more (-n to list more)\n");
+  }
+  if (!e.events_complete()) {
+    absl::StrAppend(&out,
+                    "  (the timeline is longer than one call examines: older "
+                    "events were not looked for)\n");
   }
   return out;
 }

@@ -50,6 +50,9 @@ std::string FormatTimeline(const query::v1::TimelineResponse& timeline);
 // One line per month (and group).
 std::string FormatSatisfaction(
     const query::v1::SatisfactionReportResponse& report);
+// The classification and its value, the facts, the rule's steps with each
+// comparison and its outcome, and the events behind the facts.
+std::string FormatExplanation(const query::v1::ExplainResponse& explanation);
 
 }  // namespace kehu::app
 

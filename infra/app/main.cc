@@ -403,10 +403,29 @@ int Main(int argc, char** argv) {
   satisfaction_cmd->add_option("--from", from_day, "First month (YYYY-MM-DD)");
   satisfaction_cmd->add_option("--to", to_day, "Last month (YYYY-MM-DD)");
 
+  std::string explain_view = "tier";
+  int explain_limit = 20;
+  auto* explain_cmd = query_cmd->add_subcommand(
+      "explain",
+      "Why a customer is in a tier, stage or band: facts, thresholds, events");
+  explain_cmd->add_option("customer_id", customer_id, "Customer id")
+      ->required();
+  explain_cmd
+      ->add_option("--view", explain_view,
+                   "tier, pareto, stage, satisfaction, churn-risk or cell")
+      ->check(CLI::IsMember({"tier", "pareto", "stage", "satisfaction",
+                             "churn-risk", "cell"}))
+      ->capture_default_str();
+  explain_cmd
+      ->add_option("-n,--limit", explain_limit,
+                   "Contributing events listed at most")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+
   // `kehu query get C1 --server ADDR` as well as `kehu query --server ADDR get
   // C1`.
   for (auto* sub : {get_cmd, top_cmd, progress_cmd, dead_cmd, list_cmd,
-                    summary_cmd, timeline_cmd, satisfaction_cmd})
+                    summary_cmd, timeline_cmd, satisfaction_cmd, explain_cmd})
     sub->fallthrough();
 
   try {
@@ -478,6 +497,9 @@ int Main(int argc, char** argv) {
   }
   if (satisfaction_cmd->parsed())
     return RunQuerySatisfaction(client, split, from_day, to_day);
+  if (explain_cmd->parsed()) {
+    return RunQueryExplain(client, customer_id, explain_view, explain_limit);
+  }
   return kExitError;
 }
 

@@ -417,4 +417,30 @@ int RunQuerySatisfaction(const ClientOptions& options, const std::string& split,
                       request, [](const auto& r) { return FormatSatisfaction(r); });
 }
 
+int RunQueryExplain(const ClientOptions& options,
+                    const std::string& customer_id, const std::string& view,
+                    int limit) {
+  static const std::pair<const char*, query::v1::Classification> kViews[] = {
+      {"tier", query::v1::CLASSIFICATION_PYRAMID_TIER},
+      {"pareto", query::v1::CLASSIFICATION_PARETO},
+      {"stage", query::v1::CLASSIFICATION_LIFECYCLE_STAGE},
+      {"satisfaction", query::v1::CLASSIFICATION_SATISFACTION_BAND},
+      {"churn-risk", query::v1::CLASSIFICATION_CHURN_RISK_BAND},
+      {"cell", query::v1::CLASSIFICATION_VALUE_MATRIX_CELL},
+  };
+  query::v1::ExplainRequest request;
+  request.set_customer_id(customer_id);
+  for (const auto& [name, classification] : kViews) {
+    if (view == name) request.set_classification(classification);
+  }
+  request.set_max_events(limit);
+  if (!options.as_of.empty() &&
+      !SetAsOf("explain", options, request.mutable_as_of())) {
+    return kExitError;
+  }
+  return CallAndPrint("explain", options, &query::v1::Query::Stub::Explain,
+                      request,
+                      [](const auto& r) { return FormatExplanation(r); });
+}
+
 }  // namespace kehu::app

@@ -1,4 +1,4 @@
-// `kehu query list|summary|timeline|satisfaction` against a real `kehu
+// `kehu query list|summary|timeline|satisfaction|explain` against a real `kehu
 // serve` on a loopback port, loaded with a small simulated workload and
 // measured with `kehu fit`: what an operator types, and what a script
 // reads with --json.
@@ -145,6 +145,64 @@ TEST_F(QueryCliTest, SatisfactionShowsOneRowPerMonth) {
                           "2025-06-01", "--to", "2025-06-30"});
   ASSERT_EQ(split.code, 0) << split.err;
   EXPECT_THAT(split.out, HasSubstr("2025-06 business"));
+}
+
+// The first "customer_id" value of a JSON text.
+std::string FirstCustomerId(const std::string& json) {
+  const std::string key = "\"customer_id\": \"";
+  const size_t begin = json.find(key);
+  if (begin == std::string::npos) return "";
+  const size_t start = begin + key.size();
+  return json.substr(start, json.find('"', start) - start);
+}
+
+TEST_F(QueryCliTest, ExplainShowsWhyAKeyCustomerIsKey) {
+  Finished list = Query({"list", "--tier", "key", "-n", "1", "--json"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  const std::string id = FirstCustomerId(list.out);
+  ASSERT_FALSE(id.empty()) << list.out;
+
+  Finished run = Query({"explain", id, "--view", "tier", "--as-of",
+                        "2026-01-01"});
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("customer " + id + ": pyramid tier key\n"));
+  EXPECT_THAT(run.out,
+              HasSubstr("as of 2026-01-01, population measured 2026-01-01"));
+  EXPECT_THAT(run.out, HasSubstr("trailing-year margin"));
+  EXPECT_THAT(run.out, HasSubstr(" ≥ key cutoff "));
+  EXPECT_THAT(run.out,
+              HasSubstr("(population measured 2026-01-01): holds"));
+  EXPECT_THAT(run.out, HasSubstr("order_placed"));
+
+  Finished json = Query({"explain", id, "--view", "tier", "--as-of",
+                         "2026-01-01", "-n", "2", "--json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_THAT(json.out, HasSubstr("\"value\": \"key\""));
+  EXPECT_THAT(json.out, HasSubstr("\"type\": \"order_placed\""));
+  EXPECT_THAT(json.out, HasSubstr("\"source\": \"THRESHOLD_SOURCE_POPULATION\""));
+}
+
+TEST_F(QueryCliTest, ExplainShowsALifecycleStage) {
+  Finished run = Query({"explain", "C000001", "--view", "stage", "--as-of",
+                        "2026-01-01"});
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("customer C000001: lifecycle stage "));
+  EXPECT_THAT(run.out, HasSubstr("no   potential"));
+  EXPECT_THAT(run.out, HasSubstr("days since the last purchase"));
+}
+
+TEST_F(QueryCliTest, ExplainNamesWhatIsWrong) {
+  Finished view = Query({"explain", "C000001", "--view", "mood"});
+  EXPECT_NE(view.code, 0);
+  EXPECT_THAT(view.err, HasSubstr("--view"));
+
+  Finished day = Query({"explain", "C000001", "--as-of", "2026-13-01"});
+  EXPECT_EQ(day.code, 1);
+  EXPECT_THAT(day.err, HasSubstr("kehu query explain: --as-of: expected YYYY-MM-DD"));
+
+  Finished nobody = Query({"explain", "nobody"});
+  EXPECT_EQ(nobody.code, 1);
+  EXPECT_THAT(nobody.err, HasSubstr("kehu query explain: customer nobody not found"));
 }
 
 }  // namespace

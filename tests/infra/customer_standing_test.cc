@@ -1,5 +1,8 @@
 #include "infra/customer_standing.h"
 
+#include <string>
+#include <vector>
+
 #include "gtest/gtest.h"
 #include "projections/customer_fold.h"
 #include "tests/projections/event_builders.h"
@@ -168,6 +171,194 @@ TEST(CustomerStandingTest, ACustomerWhoseOnlyPurchaseWasReturnedIsStillABuyer) {
   EXPECT_EQ(st.facts.window_margin_minor, 0);
   EXPECT_EQ(st.monetary_score, 1);
   EXPECT_EQ(st.tier, PyramidTier::kOneTime);
+}
+
+const char* StageName(Stage stage) {
+  switch (stage) {
+    case Stage::kPotential:
+      return "potential";
+    case Stage::kNew:
+      return "new";
+    case Stage::kRepeat:
+      return "repeat";
+    case Stage::kLoyal:
+      return "loyal";
+    case Stage::kAtRisk:
+      return "at_risk";
+    case Stage::kChurned:
+      return "churned";
+    case Stage::kWonBack:
+      return "won_back";
+  }
+  return "?";
+}
+
+const char* BandName(ChurnRiskBand band) {
+  switch (band) {
+    case ChurnRiskBand::kUnknown:
+      return "unspecified";
+    case ChurnRiskBand::kLow:
+      return "low";
+    case ChurnRiskBand::kMedium:
+      return "medium";
+    case ChurnRiskBand::kHigh:
+      return "high";
+    case ChurnRiskBand::kVeryHigh:
+      return "very_high";
+  }
+  return "?";
+}
+
+const char* CellName(MatrixCell cell) {
+  switch (cell) {
+    case MatrixCell::kNone:
+      return "unspecified";
+    case MatrixCell::kVip:
+      return "vip";
+    case MatrixCell::kMaintain:
+      return "maintain";
+    case MatrixCell::kImprove:
+      return "improve";
+    case MatrixCell::kAbandon:
+      return "abandon";
+  }
+  return "?";
+}
+
+// Every step but the last failed; the last held and assigned `value`.
+void ExpectDecidedBy(const Explanation& why, const std::string& value) {
+  ASSERT_FALSE(why.steps.empty());
+  for (size_t i = 0; i + 1 < why.steps.size(); ++i) {
+    EXPECT_FALSE(why.steps[i].holds) << why.steps[i].outcome;
+  }
+  EXPECT_TRUE(why.steps.back().holds);
+  EXPECT_EQ(why.steps.back().outcome, value);
+}
+
+TEST(CustomerStandingTest, EveryExplanationEndsInTheClassification) {
+  store::v1::PopulationModel with_model = Population();
+  auto* bg = with_model.mutable_models()->mutable_bg_nbd();
+  bg->set_r(0.2426);
+  bg->set_alpha(4.4137);
+  bg->set_a(0.7930);
+  bg->set_b(2.4262);
+  with_model.mutable_models()->set_time_unit_days(7);
+  auto* gg = with_model.mutable_models()->mutable_gamma_gamma();
+  gg->set_p(6.25);
+  gg->set_q(3.74);
+  gg->set_gamma(15.44);
+  for (const char* tier : {"key", "potential", "regular", "one_time",
+                           "inactive"}) {
+    auto* row = with_model.add_category_margins();
+    row->set_tier(tier);
+    row->add_categories("cat-A");
+    row->add_mean_margin_minor(500);
+    row->add_categories("cat-B");
+    row->add_mean_margin_minor(300);
+  }
+  with_model.set_median_current_value_minor(1000);
+  with_model.set_median_potential_value_minor(100);
+  const std::vector<CustomerState> customers = {
+      CustomerState(), BuyerOn({390}), BuyerOn({0, 10, 20, 400}),
+      BuyerOn({300, 320, 340, 360, 380}),
+      BuyerOn({0, 30, 60, 90, 120, 150, 180, 210, 240, 270, 300, 330, 360}),
+      Fold({Order("e1", "C1", 0, "O1", {{"A", 1, 5000}}),
+            Order("e2", "C1", 20, "O2", {{"A", 1, 5000}})})};
+  int explained = 0;
+  int with_cell = 0;
+  for (const auto& population :
+       {store::v1::PopulationModel(), Population(), with_model}) {
+    for (size_t i = 0; i < customers.size(); ++i) {
+      const CustomerState& state = customers[i];
+      for (double day : {5.0, 200.0, 365.0, 410.0, 530.0}) {
+        StandingExplanations why;
+        const Standing s = StandingOf(state, DayUs(day), population, "EUR",
+                                      StandingConfig(), &why);
+        SCOPED_TRACE(::testing::Message() << "customer " << i << " day "
+                                          << day << " population "
+                                          << population.as_of_us());
+        ExpectDecidedBy(why.tier, PyramidTierName(s.tier));
+        ExpectDecidedBy(why.pareto, s.pareto_key ? "key" : "ordinary");
+        ExpectDecidedBy(why.stage, StageName(s.stage));
+        ExpectDecidedBy(why.churn_risk, BandName(s.churn_risk_band));
+        ExpectDecidedBy(why.matrix_cell, CellName(s.cell));
+        if (s.cell != MatrixCell::kNone) ++with_cell;
+        // Explaining changes nothing.
+        const Standing plain = StandingOf(state, DayUs(day), population,
+                                          "EUR", StandingConfig());
+        EXPECT_EQ(plain.stage, s.stage);
+        EXPECT_EQ(plain.tier, s.tier);
+        EXPECT_EQ(plain.p_alive, s.p_alive);
+        ++explained;
+      }
+    }
+  }
+  EXPECT_EQ(explained, 90);
+  EXPECT_GT(with_cell, 0);
+}
+
+TEST(CustomerStandingTest, AWinBackIsExplainedByTheGapBeforeTheLastPurchase) {
+  StandingExplanations why;
+  const Standing s = StandingOf(BuyerOn({0, 10, 20, 400}), DayUs(410),
+                                store::v1::PopulationModel(), "EUR",
+                                StandingConfig(), &why);
+  ASSERT_EQ(s.stage, Stage::kWonBack);
+  ExpectDecidedBy(why.stage, "won_back");
+  const RuleStep& won = why.stage.steps.back();
+  ASSERT_EQ(won.comparisons.size(), 1u);
+  const Comparison& c = won.comparisons[0].comparison;
+  EXPECT_STREQ(c.fact, "days between the last two purchases");
+  EXPECT_DOUBLE_EQ(c.value, 380);
+  // Gaps of 10 days before: 3 x 10 is below the configured 180-day
+  // minimum.
+  EXPECT_DOUBLE_EQ(c.threshold_value, 180);
+  EXPECT_EQ(c.source, ThresholdSource::kConfiguration);
+  // Every purchase counts: the gaps, the count, the silence.
+  EXPECT_EQ(why.stage.order_ids,
+            (std::vector<std::string>{"O0", "O10", "O20", "O400"}));
+  // Without a model, the P(alive) steps say so rather than compare.
+  EXPECT_EQ(why.stage.steps[2].outcome, "churned");
+  EXPECT_TRUE(why.stage.steps[2].comparisons.empty());
+  EXPECT_NE(why.stage.steps[2].note.find("P(alive) is unknown"),
+            std::string::npos);
+}
+
+TEST(CustomerStandingTest, TheChurnGapNamesWhereItCameFrom) {
+  // Gaps of 100 days: 3 x 100 = 300 days, the customer's own.
+  StandingExplanations why;
+  StandingOf(BuyerOn({0, 100, 200}), DayUs(501), store::v1::PopulationModel(),
+             "EUR", StandingConfig(), &why);
+  ExpectDecidedBy(why.stage, "churned");
+  const Comparison& own = why.stage.steps.back().comparisons[0].comparison;
+  EXPECT_DOUBLE_EQ(own.threshold_value, 300);
+  EXPECT_EQ(own.source, ThresholdSource::kCustomerHistory);
+
+  // A single purchase: the population's median gap, 3 x 80 = 240 days.
+  store::v1::PopulationModel p = Population();
+  p.set_median_inter_purchase_days(80);
+  why = StandingExplanations();
+  StandingOf(BuyerOn({100}), DayUs(341), p, "EUR", StandingConfig(), &why);
+  ExpectDecidedBy(why.stage, "churned");
+  const Comparison& theirs = why.stage.steps.back().comparisons[0].comparison;
+  EXPECT_DOUBLE_EQ(theirs.threshold_value, 240);
+  EXPECT_EQ(theirs.source, ThresholdSource::kPopulation);
+}
+
+TEST(CustomerStandingTest, TheTierIsExplainedByTheWindowsOrders) {
+  StandingExplanations why;
+  const Standing s = StandingOf(BuyerOn({0, 100, 300, 390}), DayUs(400),
+                                Population(), "EUR", StandingConfig(), &why);
+  EXPECT_EQ(s.tier, PyramidTier::kRegular);
+  EXPECT_EQ(why.tier.order_ids,
+            (std::vector<std::string>{"O100", "O300", "O390"}));
+  ExpectDecidedBy(why.tier, "regular");
+  const RuleStep& potential = why.tier.steps[2];
+  EXPECT_EQ(potential.outcome, "potential");
+  ASSERT_EQ(potential.comparisons.size(), 2u);
+  EXPECT_DOUBLE_EQ(potential.comparisons[1].comparison.value, 3000);
+  EXPECT_DOUBLE_EQ(potential.comparisons[1].comparison.threshold_value, 4000);
+  EXPECT_EQ(potential.comparisons[1].comparison.source,
+            ThresholdSource::kPopulation);
 }
 
 }  // namespace

@@ -140,6 +140,41 @@ TEST(CustomerAnalyticsTest, SatisfactionOfAOneTimeBuyerWithoutSurveys) {
               0.20 / 0.35, 1e-12);
 }
 
+TEST(CustomerAnalyticsTest, SatisfactionBandsSplitTheIndexAt75And50) {
+  // CSAT 5, NPS 10, one purchase: (30 + 20 + 20 + 0 + 5) / 0.85 = 88.2.
+  CustomerState happy = Fold({Order("e1", "C1", 0, "O1", {{"A", 1, 1000}}),
+                              Survey("e2", "C1", 1, 5, 10)});
+  EXPECT_EQ(Evaluate(happy, Day(5)).satisfaction().band(),
+            query::v1::SATISFACTION_BAND_HIGH);
+  // No survey: (20 + 0 + 5) / 0.35 = 71.4.
+  CustomerState quiet = Fold({Order("e1", "C1", 0, "O1", {{"A", 1, 1000}})});
+  EXPECT_EQ(Evaluate(quiet, Day(5)).satisfaction().band(),
+            query::v1::SATISFACTION_BAND_MEDIUM);
+  AnalyticsConfig lower;
+  lower.satisfaction_high_band = 70;
+  EXPECT_EQ(Evaluate(quiet, Day(5), lower).satisfaction().band(),
+            query::v1::SATISFACTION_BAND_HIGH);
+  // CSAT 1, NPS 0: (0 + 0 + 20 + 0 + 5) / 0.85 = 29.4.
+  CustomerState unhappy = Fold({Order("e1", "C1", 0, "O1", {{"A", 1, 1000}}),
+                                Survey("e2", "C1", 1, 1, 0)});
+  EXPECT_EQ(Evaluate(unhappy, Day(5)).satisfaction().band(),
+            query::v1::SATISFACTION_BAND_LOW);
+  // No index, no band.
+  CustomerState none = Fold({Registered("e1", "C1", 0)});
+  EXPECT_EQ(Evaluate(none, Day(5)).satisfaction().band(),
+            query::v1::SATISFACTION_BAND_UNSPECIFIED);
+}
+
+TEST(CustomerAnalyticsTest, BeforeTheFirstPurchaseTheStageIsPotential) {
+  // The fold has seen the purchase of day 50; as of day 10 it lies ahead.
+  CustomerState s = Fold({Registered("e1", "C1", 0),
+                          Order("e2", "C1", 50, "O1", {{"A", 1, 1000}})});
+  EXPECT_EQ(Evaluate(s, Day(10)).lifecycle().stage(),
+            query::v1::LIFECYCLE_STAGE_POTENTIAL);
+  EXPECT_EQ(Evaluate(s, Day(60)).lifecycle().stage(),
+            query::v1::LIFECYCLE_STAGE_NEW);
+}
+
 TEST(CustomerAnalyticsTest, CustomerWhoseOnlyPurchaseWasReturnedHasNoValue) {
   CustomerState s = Fold({Order("e1", "C1", 0, "O1", {{"A", 1, 1000, 600}}),
                           Returned("e2", "C1", 3, "O1", {{"A", 1}})});

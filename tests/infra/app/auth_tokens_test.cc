@@ -136,6 +136,9 @@ TEST(RequiredAccessTest, EachServiceNeedsItsScopeAndHealthIsOpen) {
   access = RequiredAccess("/kehu.query.v1.Query/GetCustomer");
   EXPECT_EQ(access.kind, Kind::kScope);
   EXPECT_EQ(access.scope, Scope::kQuery);
+  access = RequiredAccess("/kehu.query.v1.Query/Explain");
+  EXPECT_EQ(access.kind, Kind::kScope);
+  EXPECT_EQ(access.scope, Scope::kQuery);
   access = RequiredAccess("/kehu.admin.v1.Admin/Fit");
   EXPECT_EQ(access.kind, Kind::kScope);
   EXPECT_EQ(access.scope, Scope::kAdmin);
