@@ -64,6 +64,23 @@ std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(
   return descriptors;
 }
 
+// FAILED_PRECONDITION when the store in `dir` carries the mark of a replay
+// that has not finished.
+absl::Status CheckNoReplayInProgress(rocksdb::DB* db,
+                                     rocksdb::ColumnFamilyHandle* meta,
+                                     const std::string& dir) {
+  std::string value;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta,
+                              schema::kMetaReplayInProgress, &value);
+  if (s.IsNotFound()) return absl::OkStatus();
+  KEHU_RETURN_IF_ERROR(FromRocks(s, "reading the replay mark"));
+  return absl::FailedPreconditionError(absl::StrCat(
+      "projection store ", dir,
+      " is being built by a replay, or its replay did not finish (stopped or "
+      "crashed); wait for the replay, or remove the directory and replay "
+      "again"));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
@@ -94,6 +111,7 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   // handles[0] is the default family, which kehu does not use.
   store->families_.assign(handles.begin() + 1, handles.end());
   raw->DestroyColumnFamilyHandle(handles[0]).PermitUncheckedError();
+  store->write_options_.disableWAL = !options.write_ahead_log;
 
   // The meta rows pin what the store was built with.
   rocksdb::ColumnFamilyHandle* meta = store->family(Family::kMeta);
@@ -117,6 +135,7 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
                      ", this kehu writes version ", schema::kSchemaVersion,
                      "; rebuild it from the log into a fresh directory"));
   }
+  KEHU_RETURN_IF_ERROR(CheckNoReplayInProgress(raw, meta, dir));
   KEHU_RETURN_IF_ERROR(FromRocks(
       raw->Get(rocksdb::ReadOptions(), meta, schema::kMetaReportingCurrency,
                &store->reporting_currency_),
@@ -157,6 +176,8 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::OpenReadOnly(
   store->db_.reset(raw);
   store->families_.assign(handles.begin() + 1, handles.end());
   raw->DestroyColumnFamilyHandle(handles[0]).PermitUncheckedError();
+  KEHU_RETURN_IF_ERROR(
+      CheckNoReplayInProgress(raw, store->family(Family::kMeta), dir));
   s = raw->Get(rocksdb::ReadOptions(), store->family(Family::kMeta),
                schema::kMetaReportingCurrency, &store->reporting_currency_);
   if (!s.IsNotFound()) {
@@ -279,7 +300,7 @@ absl::Status ProjectionStore::PutPopulation(
 }
 
 absl::Status ProjectionStore::Write(rocksdb::WriteBatch* batch) {
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), batch),
+  return FromRocks(db_->Write(write_options_, batch),
                    "writing to projection store");
 }
 

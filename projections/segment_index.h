@@ -19,7 +19,8 @@
 // Concurrency: Update() must run under store->segment_mutex() held shared
 // (projectors of different partitions update different customers);
 // RefreshAll() takes it exclusively, a chunk of customers at a time, so
-// folding goes on between chunks.
+// folding goes on between chunks. BuildAll() takes it exclusively for the
+// whole build.
 //
 // Limitations: standings age between events and fits — a customer who
 // stays silent slides towards churned in GetCustomer at once, in the index
@@ -83,6 +84,16 @@ class SegmentIndex {
   // Re-evaluates every customer against the stored population; returns how
   // many were evaluated.
   absl::StatusOr<int64_t> RefreshAll() const;
+
+  // Builds the index of a store whose customers were folded without it
+  // (PartitionProjector's bulk load, a replay): evaluates every customer
+  // against the stored population and writes their standings and order
+  // rows, and the counters summed over all of them, on `threads` threads.
+  // Gives the rows Update() would have left. Returns how many customers
+  // were evaluated.
+  // REQUIRES: the store has no standing rows and no counters, threads > 0,
+  // and nothing else writes the store meanwhile.
+  absl::StatusOr<int64_t> BuildAll(int threads) const;
 
  private:
   infra::ProjectionStore* const store_;  // not owned
