@@ -1,6 +1,8 @@
 #include "infra/projection_store.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "infra/rocks_status.h"
@@ -51,6 +53,15 @@ std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   for (int i = 0; i < schema::kFamilyCount; ++i) {
     rocksdb::ColumnFamilyOptions family_options = cf_options;
+    if (static_cast<Family>(i) == Family::kDedup ||
+        static_cast<Family>(i) == Family::kCustomers ||
+        static_cast<Family>(i) == Family::kSegments) {
+      // Mostly point reads of keys not written yet (an event's dedup row,
+      // a new customer's state and standing): a bloom filter over the
+      // memtable's keys answers them without searching its skip list.
+      family_options.memtable_prefix_bloom_size_ratio = 0.02;
+      family_options.memtable_whole_key_filtering = true;
+    }
     if (static_cast<Family>(i) == Family::kSegments) {
       family_options.merge_operator = std::make_shared<AddCounters>();
       // A hot counter (a tier, a month) gets a merge with every batch; past
@@ -62,6 +73,90 @@ std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(
                              family_options);
   }
   return descriptors;
+}
+
+// The operations of a WriteBatch, pointing into its bytes.
+class BatchOps final : public rocksdb::WriteBatch::Handler {
+ public:
+  enum class Type { kPut, kDelete, kMerge };
+  struct Op {
+    uint32_t family;
+    Type type;
+    rocksdb::Slice key;
+    rocksdb::Slice value;
+  };
+
+  rocksdb::Status PutCF(uint32_t family, const rocksdb::Slice& key,
+                        const rocksdb::Slice& value) override {
+    ops_.push_back({family, Type::kPut, key, value});
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteCF(uint32_t family,
+                           const rocksdb::Slice& key) override {
+    ops_.push_back({family, Type::kDelete, key, {}});
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status MergeCF(uint32_t family, const rocksdb::Slice& key,
+                          const rocksdb::Slice& value) override {
+    ops_.push_back({family, Type::kMerge, key, value});
+    return rocksdb::Status::OK();
+  }
+  // Anything else (single deletes, range deletes, log data...) is left to
+  // RocksDB in the batch's own order.
+  rocksdb::Status SingleDeleteCF(uint32_t, const rocksdb::Slice&) override {
+    return rocksdb::Status::NotSupported();
+  }
+  void LogData(const rocksdb::Slice&) override { other_ = true; }
+  bool Continue() override { return !other_; }
+
+  bool other() const { return other_; }
+  std::vector<Op>* ops() { return &ops_; }
+
+ private:
+  std::vector<Op> ops_;
+  bool other_ = false;
+};
+
+// `batch` with its operations in (column family, key) order, operations on
+// one key in their original order, so that it has the same effect.
+// RocksDB's memtable inserts a key next to the one inserted before it in a
+// few steps, at a random place only after a search from the top of its
+// skip list, and a fold's batch holds rows of many customers in no order.
+// nullopt when the batch holds an operation that is not a put, delete or
+// merge.
+std::optional<rocksdb::WriteBatch> SortedByKey(
+    const rocksdb::WriteBatch& batch,
+    const std::vector<rocksdb::ColumnFamilyHandle*>& families) {
+  BatchOps collect;
+  if (!batch.Iterate(&collect).ok() || collect.other()) return std::nullopt;
+  std::vector<BatchOps::Op>& ops = *collect.ops();
+  std::stable_sort(ops.begin(), ops.end(),
+                   [](const BatchOps::Op& a, const BatchOps::Op& b) {
+                     if (a.family != b.family) return a.family < b.family;
+                     return a.key.compare(b.key) < 0;
+                   });
+  rocksdb::WriteBatch sorted(batch.GetDataSize());
+  for (const BatchOps::Op& op : ops) {
+    rocksdb::ColumnFamilyHandle* family = nullptr;
+    for (rocksdb::ColumnFamilyHandle* f : families) {
+      if (f->GetID() == op.family) family = f;
+    }
+    if (family == nullptr) return std::nullopt;
+    rocksdb::Status s;
+    switch (op.type) {
+      case BatchOps::Type::kPut:
+        s = sorted.Put(family, op.key, op.value);
+        break;
+      case BatchOps::Type::kDelete:
+        s = sorted.Delete(family, op.key);
+        break;
+      case BatchOps::Type::kMerge:
+        s = sorted.Merge(family, op.key, op.value);
+        break;
+    }
+    if (!s.ok()) return std::nullopt;
+  }
+  return sorted;
 }
 
 // FAILED_PRECONDITION when the store in `dir` carries the mark of a replay
@@ -300,8 +395,10 @@ absl::Status ProjectionStore::PutPopulation(
 }
 
 absl::Status ProjectionStore::Write(rocksdb::WriteBatch* batch) {
-  return FromRocks(db_->Write(write_options_, batch),
-                   "writing to projection store");
+  std::optional<rocksdb::WriteBatch> sorted = SortedByKey(*batch, families_);
+  return FromRocks(
+      db_->Write(write_options_, sorted.has_value() ? &*sorted : batch),
+      "writing to projection store");
 }
 
 absl::Status ProjectionStore::Flush() {

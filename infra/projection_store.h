@@ -98,7 +98,10 @@ class ProjectionStore {
   std::shared_ptr<const store::v1::PopulationModel> population() const;
   absl::Status PutPopulation(const store::v1::PopulationModel& population);
 
-  // Applies `batch` atomically.
+  // Applies `batch` atomically. Its operations are handed to RocksDB in
+  // key order (same effect: operations on one key keep their order), which
+  // RocksDB's memtables insert much faster than rows of many customers in
+  // the order they were folded.
   absl::Status Write(rocksdb::WriteBatch* batch);
 
   // Flushes memtables and the WAL; called on clean shutdown.
