@@ -10,6 +10,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/merge_operator.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 
 namespace kehu::infra {
@@ -37,6 +38,24 @@ class AddCounters final : public rocksdb::AssociativeMergeOperator {
   const char* Name() const override { return "kehu.AddCounters"; }
 };
 
+// The customer id that timeline and dedup keys start with (len(id) id, see
+// store_schema.h).
+class CustomerIdPrefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "kehu.CustomerIdPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), PrefixLength(key));
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return !key.empty() && key.size() >= PrefixLength(key);
+  }
+
+ private:
+  static size_t PrefixLength(const rocksdb::Slice& key) {
+    return 1 + static_cast<uint8_t>(key[0]);
+  }
+};
+
 // The column families of a store, with the options both Open() and
 // OpenReadOnly() need (the segments family cannot be read without its
 // merge operator).
@@ -61,6 +80,14 @@ std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(
       // memtable's keys answers them without searching its skip list.
       family_options.memtable_prefix_bloom_size_ratio = 0.02;
       family_options.memtable_whole_key_filtering = true;
+    }
+    if (static_cast<Family>(i) == Family::kTimeline ||
+        static_cast<Family>(i) == Family::kDedup) {
+      // A customer's next timeline and dedup rows go next to their last
+      // ones: the memtable keeps, per customer, where it inserted last and
+      // starts there instead of at the top of its skip list.
+      family_options.memtable_insert_with_hint_prefix_extractor =
+          std::make_shared<CustomerIdPrefix>();
     }
     if (static_cast<Family>(i) == Family::kSegments) {
       family_options.merge_operator = std::make_shared<AddCounters>();
