@@ -218,6 +218,7 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
+  db_options.db_write_buffer_size = options.memtable_bytes;
 
   const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors =
       FamilyDescriptors(options.block_cache_bytes);

@@ -40,6 +40,10 @@ struct ProjectionStoreOptions {
   std::string reporting_currency = "EUR";
   // Size of the shared block cache.
   size_t block_cache_bytes = size_t{256} << 20;
+  // Memory the memtables of all column families may take together; past
+  // it, RocksDB flushes the largest. 0: only each family's own bound
+  // (64 MB, two memtables).
+  size_t memtable_bytes = size_t{256} << 20;
   // false: Write() skips RocksDB's write-ahead log. For bulk loads into a
   // fresh store (a replay, projections/replay.h), which is rebuilt from the
   // log after a crash rather than recovered: a crash loses every write not
