@@ -9,7 +9,9 @@
 // of the customer's last event and the reference time of the stored
 // population — so it is a function of the log and the population alone.
 // The projector updates the standing of every customer it folds in the
-// same WriteBatch as their state (Update); after each population step
+// same WriteBatch as their state (Update) — except in a replay's bulk
+// load, which builds every standing once after folding (BuildAll), to
+// the same digest (store_digest.h); after each population step
 // (`kehu fit`) RefreshAll re-evaluates every customer at the new reference
 // time. Each update reads the customer's previous standing row and writes
 // the difference: order keys move, and counters get merges that take back
