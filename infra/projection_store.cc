@@ -1,6 +1,8 @@
 #include "infra/projection_store.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "infra/rocks_status.h"
@@ -8,6 +10,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/merge_operator.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 
 namespace kehu::infra {
@@ -35,6 +38,24 @@ class AddCounters final : public rocksdb::AssociativeMergeOperator {
   const char* Name() const override { return "kehu.AddCounters"; }
 };
 
+// The customer id that timeline and dedup keys start with (len(id) id, see
+// store_schema.h).
+class CustomerIdPrefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "kehu.CustomerIdPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), PrefixLength(key));
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return !key.empty() && key.size() >= PrefixLength(key);
+  }
+
+ private:
+  static size_t PrefixLength(const rocksdb::Slice& key) {
+    return 1 + static_cast<uint8_t>(key[0]);
+  }
+};
+
 // The column families of a store, with the options both Open() and
 // OpenReadOnly() need (the segments family cannot be read without its
 // merge operator).
@@ -51,6 +72,23 @@ std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   for (int i = 0; i < schema::kFamilyCount; ++i) {
     rocksdb::ColumnFamilyOptions family_options = cf_options;
+    if (static_cast<Family>(i) == Family::kDedup ||
+        static_cast<Family>(i) == Family::kCustomers ||
+        static_cast<Family>(i) == Family::kSegments) {
+      // Mostly point reads of keys not written yet (an event's dedup row,
+      // a new customer's state and standing): a bloom filter over the
+      // memtable's keys answers them without searching its skip list.
+      family_options.memtable_prefix_bloom_size_ratio = 0.02;
+      family_options.memtable_whole_key_filtering = true;
+    }
+    if (static_cast<Family>(i) == Family::kTimeline ||
+        static_cast<Family>(i) == Family::kDedup) {
+      // A customer's next timeline and dedup rows go next to their last
+      // ones: the memtable keeps, per customer, where it inserted last and
+      // starts there instead of at the top of its skip list.
+      family_options.memtable_insert_with_hint_prefix_extractor =
+          std::make_shared<CustomerIdPrefix>();
+    }
     if (static_cast<Family>(i) == Family::kSegments) {
       family_options.merge_operator = std::make_shared<AddCounters>();
       // A hot counter (a tier, a month) gets a merge with every batch; past
@@ -62,6 +100,107 @@ std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(
                              family_options);
   }
   return descriptors;
+}
+
+// The operations of a WriteBatch, pointing into its bytes.
+class BatchOps final : public rocksdb::WriteBatch::Handler {
+ public:
+  enum class Type { kPut, kDelete, kMerge };
+  struct Op {
+    uint32_t family;
+    Type type;
+    rocksdb::Slice key;
+    rocksdb::Slice value;
+  };
+
+  rocksdb::Status PutCF(uint32_t family, const rocksdb::Slice& key,
+                        const rocksdb::Slice& value) override {
+    ops_.push_back({family, Type::kPut, key, value});
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteCF(uint32_t family,
+                           const rocksdb::Slice& key) override {
+    ops_.push_back({family, Type::kDelete, key, {}});
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status MergeCF(uint32_t family, const rocksdb::Slice& key,
+                          const rocksdb::Slice& value) override {
+    ops_.push_back({family, Type::kMerge, key, value});
+    return rocksdb::Status::OK();
+  }
+  // Anything else (single deletes, range deletes, log data...) is left to
+  // RocksDB in the batch's own order.
+  rocksdb::Status SingleDeleteCF(uint32_t, const rocksdb::Slice&) override {
+    return rocksdb::Status::NotSupported();
+  }
+  void LogData(const rocksdb::Slice&) override { other_ = true; }
+  bool Continue() override { return !other_; }
+
+  bool other() const { return other_; }
+  std::vector<Op>* ops() { return &ops_; }
+
+ private:
+  std::vector<Op> ops_;
+  bool other_ = false;
+};
+
+// `batch` with its operations in (column family, key) order, operations on
+// one key in their original order, so that it has the same effect.
+// RocksDB's memtable inserts a key next to the one inserted before it in a
+// few steps, at a random place only after a search from the top of its
+// skip list, and a fold's batch holds rows of many customers in no order.
+// nullopt when the batch holds an operation that is not a put, delete or
+// merge.
+std::optional<rocksdb::WriteBatch> SortedByKey(
+    const rocksdb::WriteBatch& batch,
+    const std::vector<rocksdb::ColumnFamilyHandle*>& families) {
+  BatchOps collect;
+  if (!batch.Iterate(&collect).ok() || collect.other()) return std::nullopt;
+  std::vector<BatchOps::Op>& ops = *collect.ops();
+  std::stable_sort(ops.begin(), ops.end(),
+                   [](const BatchOps::Op& a, const BatchOps::Op& b) {
+                     if (a.family != b.family) return a.family < b.family;
+                     return a.key.compare(b.key) < 0;
+                   });
+  rocksdb::WriteBatch sorted(batch.GetDataSize());
+  for (const BatchOps::Op& op : ops) {
+    rocksdb::ColumnFamilyHandle* family = nullptr;
+    for (rocksdb::ColumnFamilyHandle* f : families) {
+      if (f->GetID() == op.family) family = f;
+    }
+    if (family == nullptr) return std::nullopt;
+    rocksdb::Status s;
+    switch (op.type) {
+      case BatchOps::Type::kPut:
+        s = sorted.Put(family, op.key, op.value);
+        break;
+      case BatchOps::Type::kDelete:
+        s = sorted.Delete(family, op.key);
+        break;
+      case BatchOps::Type::kMerge:
+        s = sorted.Merge(family, op.key, op.value);
+        break;
+    }
+    if (!s.ok()) return std::nullopt;
+  }
+  return sorted;
+}
+
+// FAILED_PRECONDITION when the store in `dir` carries the mark of a replay
+// that has not finished.
+absl::Status CheckNoReplayInProgress(rocksdb::DB* db,
+                                     rocksdb::ColumnFamilyHandle* meta,
+                                     const std::string& dir) {
+  std::string value;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta,
+                              schema::kMetaReplayInProgress, &value);
+  if (s.IsNotFound()) return absl::OkStatus();
+  KEHU_RETURN_IF_ERROR(FromRocks(s, "reading the replay mark"));
+  return absl::FailedPreconditionError(absl::StrCat(
+      "projection store ", dir,
+      " is being built by a replay, or its replay did not finish (stopped or "
+      "crashed); wait for the replay, or remove the directory and replay "
+      "again"));
 }
 
 }  // namespace
@@ -79,6 +218,7 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
+  db_options.db_write_buffer_size = options.memtable_bytes;
 
   const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors =
       FamilyDescriptors(options.block_cache_bytes);
@@ -94,6 +234,7 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   // handles[0] is the default family, which kehu does not use.
   store->families_.assign(handles.begin() + 1, handles.end());
   raw->DestroyColumnFamilyHandle(handles[0]).PermitUncheckedError();
+  store->write_options_.disableWAL = !options.write_ahead_log;
 
   // The meta rows pin what the store was built with.
   rocksdb::ColumnFamilyHandle* meta = store->family(Family::kMeta);
@@ -117,6 +258,7 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
                      ", this kehu writes version ", schema::kSchemaVersion,
                      "; rebuild it from the log into a fresh directory"));
   }
+  KEHU_RETURN_IF_ERROR(CheckNoReplayInProgress(raw, meta, dir));
   KEHU_RETURN_IF_ERROR(FromRocks(
       raw->Get(rocksdb::ReadOptions(), meta, schema::kMetaReportingCurrency,
                &store->reporting_currency_),
@@ -157,6 +299,8 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::OpenReadOnly(
   store->db_.reset(raw);
   store->families_.assign(handles.begin() + 1, handles.end());
   raw->DestroyColumnFamilyHandle(handles[0]).PermitUncheckedError();
+  KEHU_RETURN_IF_ERROR(
+      CheckNoReplayInProgress(raw, store->family(Family::kMeta), dir));
   s = raw->Get(rocksdb::ReadOptions(), store->family(Family::kMeta),
                schema::kMetaReportingCurrency, &store->reporting_currency_);
   if (!s.IsNotFound()) {
@@ -279,8 +423,10 @@ absl::Status ProjectionStore::PutPopulation(
 }
 
 absl::Status ProjectionStore::Write(rocksdb::WriteBatch* batch) {
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), batch),
-                   "writing to projection store");
+  std::optional<rocksdb::WriteBatch> sorted = SortedByKey(*batch, families_);
+  return FromRocks(
+      db_->Write(write_options_, sorted.has_value() ? &*sorted : batch),
+      "writing to projection store");
 }
 
 absl::Status ProjectionStore::Flush() {

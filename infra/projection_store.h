@@ -8,6 +8,10 @@
 // recovery keeps a prefix of the batches, so state and progress stay
 // consistent after a crash and the projector refolds the lost tail.
 //
+// A store that a replay is still building, or whose replay did not finish,
+// holds the meta row kMetaReplayInProgress; Open() and OpenReadOnly()
+// refuse it (FAILED_PRECONDITION), since it may lack rows of any family.
+//
 // A store can also be opened read-only (OpenReadOnly: `kehu digest`),
 // beside a process that has it open for writing.
 //
@@ -36,6 +40,15 @@ struct ProjectionStoreOptions {
   std::string reporting_currency = "EUR";
   // Size of the shared block cache.
   size_t block_cache_bytes = size_t{256} << 20;
+  // Memory the memtables of all column families may take together; past
+  // it, RocksDB flushes the largest. 0: only each family's own bound
+  // (64 MB, two memtables).
+  size_t memtable_bytes = size_t{256} << 20;
+  // false: Write() skips RocksDB's write-ahead log. For bulk loads into a
+  // fresh store (a replay, projections/replay.h), which is rebuilt from the
+  // log after a crash rather than recovered: a crash loses every write not
+  // yet flushed to table files. Flush() makes what was written durable.
+  bool write_ahead_log = true;
 };
 
 class ProjectionStore {
@@ -89,7 +102,10 @@ class ProjectionStore {
   std::shared_ptr<const store::v1::PopulationModel> population() const;
   absl::Status PutPopulation(const store::v1::PopulationModel& population);
 
-  // Applies `batch` atomically.
+  // Applies `batch` atomically. Its operations are handed to RocksDB in
+  // key order (same effect: operations on one key keep their order), which
+  // RocksDB's memtables insert much faster than rows of many customers in
+  // the order they were folded.
   absl::Status Write(rocksdb::WriteBatch* batch);
 
   // Flushes memtables and the WAL; called on clean shutdown.
@@ -113,6 +129,7 @@ class ProjectionStore {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
   std::string reporting_currency_;
+  rocksdb::WriteOptions write_options_;
 };
 
 }  // namespace kehu::infra

@@ -61,6 +61,10 @@ inline constexpr char kMetaSchemaVersion[] = "schema_version";
 inline constexpr char kMetaReportingCurrency[] = "reporting_currency";
 // store.v1.PopulationModel of the last `kehu fit`.
 inline constexpr char kMetaPopulation[] = "population";
+// Present while a replay builds the store (projections/replay.h): written
+// first, deleted last, so a store whose replay crashed or was stopped is
+// never taken for a complete one. A complete store has no such row.
+inline constexpr char kMetaReplayInProgress[] = "replay_in_progress";
 inline constexpr char kSchemaVersion[] = "1";
 
 std::string CustomerKey(std::string_view customer_id);

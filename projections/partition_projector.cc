@@ -1,5 +1,7 @@
 #include "projections/partition_projector.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "infra/check.h"
 #include "infra/event_validation.h"
@@ -35,50 +37,91 @@ PartitionProjector::PartitionProjector(infra::ProjectionStore* store,
 
 absl::Status PartitionProjector::Process(
     const std::vector<infra::LogRecord>& records) {
+  if (broken_) {
+    return absl::FailedPreconditionError(
+        "an earlier commit of this bulk load failed; the store is incomplete");
+  }
   if (records.empty()) return absl::OkStatus();
   rocksdb::WriteBatch batch;
-  store::v1::PartitionProgress progress = progress_;
+  const store::v1::PartitionProgress progress = progress_;
+  absl::Status s;
   for (const auto& record : records) {
     KEHU_CHECK(record.partition == partition_);
     KEHU_CHECK(record.offset == progress_.next_offset());
-    KEHU_RETURN_IF_ERROR(Apply(record, &batch));
+    s = Apply(record, &batch);
+    if (!s.ok()) break;
     progress_.set_next_offset(record.offset + 1);
   }
+  // In bulk load mode the customers are written when they leave the cache,
+  // and when it is over its bound all of them leave after this batch.
+  const bool evict = cache_.size() > cache_customers_;
+  if (s.ok()) s = Commit(&batch, !bulk_load_ || evict);
+  batch_dedup_.clear();
+  if (!s.ok()) {
+    // The cache now holds state the store does not: drop it, and go back to
+    // the committed progress so that a retry refolds the batch. In bulk
+    // load mode it also held customers folded by earlier batches.
+    cache_.clear();
+    progress_ = progress;
+    if (bulk_load_) broken_ = true;
+    return s;
+  }
+  // Bounded cache: every entry is clean now, so any may go.
+  if (evict) cache_.clear();
+  return absl::OkStatus();
+}
 
-  std::vector<CachedCustomer*> dirty;
-  for (auto& [id, customer] : cache_) {
-    if (customer.dirty) {
-      PutCustomer(&customer, &batch);
-      dirty.push_back(&customer);
+absl::Status PartitionProjector::Finish() {
+  if (broken_) {
+    return absl::FailedPreconditionError(
+        "an earlier commit of this bulk load failed; the store is incomplete");
+  }
+  const bool any_dirty =
+      std::any_of(cache_.begin(), cache_.end(),
+                  [](const auto& entry) { return entry.second.dirty; });
+  if (!any_dirty) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  absl::Status s = Commit(&batch, /*write_customers=*/true);
+  if (!s.ok()) {
+    cache_.clear();
+    if (bulk_load_) broken_ = true;
+  }
+  return s;
+}
+
+absl::Status PartitionProjector::Commit(rocksdb::WriteBatch* batch,
+                                        bool write_customers) {
+  std::vector<CachedCustomer*> written;
+  if (write_customers) {
+    for (auto& [id, customer] : cache_) {
+      if (customer.dirty) {
+        PutCustomer(&customer, batch);
+        written.push_back(&customer);
+      }
     }
   }
-  batch.Put(store_->family(Family::kOffsets), schema::PartitionKey(partition_),
-            progress_.SerializeAsString());
+  batch->Put(store_->family(Family::kOffsets), schema::PartitionKey(partition_),
+             progress_.SerializeAsString());
   absl::Status s;
-  {
+  if (bulk_load_) {
+    s = store_->Write(batch);
+  } else {
     // The segment rows are read and written under the mutex, so that a
     // refresh of every customer cannot slip in between.
     absl::ReaderMutexLock lock(&store_->segment_mutex());
     const auto population = store_->population();
     SegmentIndex::CounterDeltas deltas;
-    for (CachedCustomer* customer : dirty) {
-      s = segments_.Update(customer->state, *population, &batch, &deltas);
+    for (CachedCustomer* customer : written) {
+      s = segments_.Update(customer->state, *population, batch, &deltas);
       if (!s.ok()) break;
     }
     if (s.ok()) {
-      segments_.WriteCounters(deltas, &batch);
-      s = store_->Write(&batch);
+      segments_.WriteCounters(deltas, batch);
+      s = store_->Write(batch);
     }
   }
-  batch_dedup_.clear();
-  if (!s.ok()) {
-    // The cache now holds state the store does not: drop it, and go back to
-    // the committed progress so that a retry refolds the batch.
-    cache_.clear();
-    progress_ = progress;
-    return s;
-  }
-  for (CachedCustomer* customer : dirty) {
+  if (!s.ok()) return s;
+  for (CachedCustomer* customer : written) {
     const auto* totals =
         FindTotals(customer->state, store_->reporting_currency());
     customer->indexed = true;
@@ -87,8 +130,6 @@ absl::Status PartitionProjector::Process(
     customer->purchases = customer->state.purchase_count();
     customer->dirty = false;
   }
-  // Bounded cache: every entry is clean now, so any may go.
-  if (cache_.size() > cache_customers_) cache_.clear();
   return absl::OkStatus();
 }
 

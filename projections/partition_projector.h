@@ -11,6 +11,16 @@
 // (next offset and counters). A crash therefore loses either a whole batch
 // or nothing, and the next start continues from the stored next offset.
 //
+// Bulk load (set_bulk_load(): a replay into a fresh store, replay.h):
+// customer and index rows are written when the customer leaves the
+// write-back cache, and by Finish(), instead of with every batch that
+// folded them; segment-index rows are not written at all (the replay
+// builds them once at the end, SegmentIndex::BuildAll). Each WriteBatch
+// still holds the batch's timeline, dedup and dead-letter rows and the
+// partition's progress, but until Finish() the progress runs ahead of the
+// customer rows: the store is complete only after Finish() and the index
+// build, and a failed Process() or Finish() cannot be retried.
+//
 // Concurrency: one thread per instance. Instances of different partitions
 // share the store and write disjoint customers (a customer lives in one
 // partition).
@@ -63,10 +73,19 @@ class PartitionProjector {
   // REQUIRES: called before the first Process().
   void set_cut(absl::Time until) { cut_ = until; }
 
+  // Bulk load mode, described above.
+  // REQUIRES: called before the first Process().
+  void set_bulk_load() { bulk_load_ = true; }
+
   // Folds `records` and commits them.
   // REQUIRES: records are of this partition, consecutive, and the first
   // one's offset is next_offset().
   absl::Status Process(const std::vector<infra::LogRecord>& records);
+
+  // Writes the customer and index rows of every customer whose state has
+  // changed since it was last written (in bulk load mode, those folded
+  // since they last left the cache; otherwise none).
+  absl::Status Finish();
 
   int32_t partition() const { return partition_; }
   // The offset of the next record to fold.
@@ -97,12 +116,20 @@ class PartitionProjector {
   absl::StatusOr<bool> AlreadyFolded(const std::string& dedup_key);
   absl::StatusOr<CachedCustomer*> Load(const std::string& customer_id);
   void PutCustomer(CachedCustomer* customer, rocksdb::WriteBatch* batch);
+  // Writes `batch` with the rows of the dirty customers (all of them when
+  // `write_customers`) and the progress, updating their segment-index rows
+  // unless in bulk load mode.
+  absl::Status Commit(rocksdb::WriteBatch* batch, bool write_customers);
 
   infra::ProjectionStore* const store_;
   const int32_t partition_;
   const size_t cache_customers_;
   const int32_t partition_count_;  // 0: keys are not checked
   std::optional<absl::Time> cut_;  // set_cut(); nullopt: no cut
+  bool bulk_load_ = false;         // set_bulk_load()
+  // Set by a failed commit in bulk load mode: the cache held rows that are
+  // lost, so the projector cannot go on.
+  bool broken_ = false;
   const SegmentIndex segments_;
   store::v1::PartitionProgress progress_;
   absl::flat_hash_map<std::string, CachedCustomer> cache_;

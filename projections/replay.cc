@@ -12,6 +12,7 @@
 #include "infra/embedded_log.h"
 #include "infra/rocks_status.h"
 #include "infra/status_macros.h"
+#include "projections/segment_index.h"
 
 namespace kehu::projections {
 namespace {
@@ -43,6 +44,7 @@ absl::StatusOr<store::v1::PartitionProgress> FoldPartition(
       PartitionProjector::Create(store, partition, options.cache_customers,
                                  log->partition_count()));
   if (options.until.has_value()) projector->set_cut(*options.until);
+  projector->set_bulk_load();
   std::vector<infra::LogRecord> records;
   records.reserve(options.batch_records);
   while (projector->next_offset() < stop && !failed->load()) {
@@ -61,7 +63,25 @@ absl::StatusOr<store::v1::PartitionProgress> FoldPartition(
     KEHU_RETURN_IF_ERROR(projector->Process(records));
     done->fetch_add(static_cast<int64_t>(records.size()));
   }
+  if (!failed->load()) KEHU_RETURN_IF_ERROR(projector->Finish());
   return projector->progress();
+}
+
+// Writes (`in_progress`) or deletes the meta row that marks the store as
+// being built, through the write-ahead log and synced, whatever the
+// store's own writes do.
+absl::Status MarkReplayInProgress(infra::ProjectionStore* store,
+                                  bool in_progress) {
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  rocksdb::ColumnFamilyHandle* meta = store->family(Family::kMeta);
+  const rocksdb::Status s =
+      in_progress
+          ? store->db()->Put(sync, meta, infra::schema::kMetaReplayInProgress,
+                             "")
+          : store->db()->Delete(sync, meta,
+                                infra::schema::kMetaReplayInProgress);
+  return infra::FromRocks(s, "writing the replay mark");
 }
 
 }  // namespace
@@ -78,6 +98,7 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
         "replay: until_offset must be >= 0, not ", *options.until_offset));
   }
   KEHU_RETURN_IF_ERROR(CheckFresh(*store));
+  KEHU_RETURN_IF_ERROR(MarkReplayInProgress(store, true));
 
   const int32_t count = log->partition_count();
   ReplayResult result;
@@ -150,6 +171,12 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
     absl::MutexLock lock(&mu);
     if (!error.ok()) return error;
   }
+  // The projectors folded without the segment index. The population step
+  // evaluates every customer anyway; without one, build it here.
+  if (!options.fit_as_of.has_value()) {
+    KEHU_RETURN_IF_ERROR(
+        SegmentIndex(store).BuildAll(options.threads).status());
+  }
   report();
   result.fold_time = progress.elapsed;
 
@@ -169,6 +196,10 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
         RunPopulationStep(store, *options.fit_as_of, options.population));
     result.fit_time = absl::Now() - fit_start;
   }
+  // Complete: durable in table files (the store may have been written
+  // without a write-ahead log), then unmarked.
+  KEHU_RETURN_IF_ERROR(store->Flush());
+  KEHU_RETURN_IF_ERROR(MarkReplayInProgress(store, false));
   return result;
 }
 
@@ -188,7 +219,9 @@ absl::StatusOr<ReplayResult> ReplayEmbeddedLog(
     }
     if (!fs::is_empty(store_dir, ec)) {
       return absl::FailedPreconditionError(absl::StrCat(
-          store_dir, " is not empty: a replay builds a fresh store"));
+          store_dir,
+          " is not empty: a replay builds a fresh store (a replay that did "
+          "not finish leaves its directory behind: remove it)"));
     }
   }
 
@@ -202,14 +235,14 @@ absl::StatusOr<ReplayResult> ReplayEmbeddedLog(
         "before replaying"));
   }
   KEHU_RETURN_IF_ERROR(log.status());
+  // A fresh store is rebuilt, not recovered, after a crash: no
+  // write-ahead log (Replay() flushes the memtables before it unmarks the
+  // store).
+  infra::ProjectionStoreOptions bulk = store_options;
+  bulk.write_ahead_log = false;
   KEHU_ASSIGN_OR_RETURN(std::unique_ptr<infra::ProjectionStore> store,
-                        infra::ProjectionStore::Open(store_dir, store_options));
-  KEHU_ASSIGN_OR_RETURN(ReplayResult result,
-                        Replay(log->get(), store.get(), options));
-  // Memtables to table files: whoever opens the store next (`kehu digest`,
-  // a query) does not replay a write-ahead log as large as the store.
-  KEHU_RETURN_IF_ERROR(store->Flush());
-  return result;
+                        infra::ProjectionStore::Open(store_dir, bulk));
+  return Replay(log->get(), store.get(), options);
 }
 
 }  // namespace kehu::projections

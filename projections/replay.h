@@ -5,14 +5,25 @@
 // Operation: each partition is read from offset 0 up to its stop offset in
 // batches of `batch_records` records, and each batch is folded by that
 // partition's PartitionProjector — the code the live projector
-// (projector.h) runs, committing state, indexes, segment index, timeline,
-// dedup rows, dead letters and progress in one WriteBatch per batch. The
-// result does not depend on batching, so the store ends with the same rows
-// in every family as a live store that folded the same prefix of the log
-// (store_digest.h compares them). A partition's stop offset is its end
-// offset when Replay() starts, or `until_offset` when that is smaller:
-// records appended meanwhile are not read. With `fit_as_of`, the
-// population step (`kehu fit`, RunPopulationStep) runs once at the end.
+// (projector.h) runs — in its bulk load mode: timeline, dedup rows, dead
+// letters and progress are committed with every batch, a customer's state
+// and index rows when the customer leaves the projector's write-back cache
+// and when the partition is done, and the segment index not at all. After
+// folding, the segment index is built once for every customer (SegmentIndex
+// ::BuildAll); with `fit_as_of`, the population step (`kehu fit`,
+// RunPopulationStep) runs instead and builds it at that reference time.
+// Then the store is flushed. The result does not depend on batching, so
+// the store ends with the same rows in every family as a live store that
+// folded the same prefix of the log (store_digest.h compares them). A
+// partition's stop offset is its end offset when Replay() starts, or
+// `until_offset` when that is smaller: records appended meanwhile are not
+// read.
+//
+// Incomplete stores: until it is done, the store holds the meta row
+// kMetaReplayInProgress (store_schema.h), written first and deleted last;
+// ProjectionStore refuses to open a store that has it, so a replay that
+// failed, was stopped or crashed is never taken for a complete store
+// (remove its directory and replay again).
 //
 // The cut by business time (`until`): the log is in append order, not in
 // occurred_at order — an event may be appended long after it occurred (an
@@ -109,15 +120,16 @@ struct ReplayResult {
   int64_t dead_lettered = 0;
   int64_t unknown_skipped = 0;
   int64_t after_cut = 0;
-  // Reading and folding (without the population step).
+  // Reading and folding, and without options.fit_as_of building the
+  // segment index (with it, the population step builds it).
   absl::Duration fold_time;
   // The population step, when options.fit_as_of was given.
   std::optional<PopulationStepResult> fit;
   absl::Duration fit_time;
 };
 
-// Folds the records of `log` into `store` as described above. `log` and
-// `store` are not owned.
+// Folds the records of `log` into `store` as described above, and flushes
+// the store. `log` and `store` are not owned.
 // REQUIRES: `store` is fresh: nothing was folded into it (no partition
 // progress row); otherwise fails with FAILED_PRECONDITION.
 absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
@@ -125,11 +137,13 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
                                     const ReplayOptions& options);
 
 // Opens the embedded log in `log_dir` (infra/embedded_log.h) and a new
-// store in `store_dir`, and Replay()s the one into the other; the store is
-// flushed and closed before this returns. Fails with NOT_FOUND when
+// store in `store_dir` without a write-ahead log (a crashed replay is
+// redone, not recovered), and Replay()s the one into the other; the store
+// is flushed and closed before this returns. Fails with NOT_FOUND when
 // `log_dir` holds no log, FAILED_PRECONDITION when another process holds
 // the log (a running `kehu serve`: the log must not grow during a replay)
-// or when `store_dir` exists and is not empty.
+// or when `store_dir` exists and is not empty (also when it holds a
+// replay that did not finish).
 absl::StatusOr<ReplayResult> ReplayEmbeddedLog(
     const std::string& log_dir, const std::string& store_dir,
     const infra::ProjectionStoreOptions& store_options,

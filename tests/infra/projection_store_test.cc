@@ -3,6 +3,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "rocksdb/write_batch.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -26,6 +27,58 @@ TEST(ProjectionStoreTest, TheReportingCurrencyReadsBesideTheOpenStore) {
 
   auto missing = ProjectionStore::ReadReportingCurrency(dir.Sub("none"));
   EXPECT_TRUE(absl::IsNotFound(missing.status())) << missing.status();
+}
+
+TEST(ProjectionStoreTest, AStoreAReplayHasNotFinishedDoesNotOpen) {
+  TempDir dir;
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, ProjectionStore::Open(dir.Sub("s"), {}));
+    ASSERT_TRUE(store->db()
+                    ->Put(rocksdb::WriteOptions(),
+                          store->family(schema::Family::kMeta),
+                          schema::kMetaReplayInProgress, "")
+                    .ok());
+  }
+  auto writer = ProjectionStore::Open(dir.Sub("s"), {});
+  EXPECT_TRUE(absl::IsFailedPrecondition(writer.status())) << writer.status();
+  EXPECT_NE(writer.status().message().find("replay"), std::string::npos);
+  auto reader = ProjectionStore::OpenReadOnly(dir.Sub("s"));
+  EXPECT_TRUE(absl::IsFailedPrecondition(reader.status())) << reader.status();
+}
+
+TEST(ProjectionStoreTest, ABatchOutOfKeyOrderWithoutTheLogReadsBackAsWritten) {
+  TempDir dir;
+  ProjectionStoreOptions options;
+  options.write_ahead_log = false;
+  {
+    ASSERT_OK_AND_ASSIGN(auto store,
+                         ProjectionStore::Open(dir.Sub("s"), options));
+    rocksdb::WriteBatch batch;
+    // Out of key order, and two operations on one key: the later wins.
+    batch.Put(store->family(schema::Family::kCustomers), "C2", "two");
+    batch.Put(store->family(schema::Family::kCustomers), "C1", "one");
+    batch.Delete(store->family(schema::Family::kCustomers), "C2");
+    batch.Put(store->family(schema::Family::kTimeline), "a", "first");
+    batch.Put(store->family(schema::Family::kTimeline), "a", "second");
+    ASSERT_OK(store->Write(&batch));
+    ASSERT_OK(store->Flush());
+  }
+  ASSERT_OK_AND_ASSIGN(auto store, ProjectionStore::OpenReadOnly(dir.Sub("s")));
+  std::string value;
+  EXPECT_TRUE(store->db()
+                  ->Get(rocksdb::ReadOptions(),
+                        store->family(schema::Family::kCustomers), "C1", &value)
+                  .ok());
+  EXPECT_EQ(value, "one");
+  EXPECT_TRUE(store->db()
+                  ->Get(rocksdb::ReadOptions(),
+                        store->family(schema::Family::kCustomers), "C2", &value)
+                  .IsNotFound());
+  EXPECT_TRUE(store->db()
+                  ->Get(rocksdb::ReadOptions(),
+                        store->family(schema::Family::kTimeline), "a", &value)
+                  .ok());
+  EXPECT_EQ(value, "second");
 }
 
 }  // namespace

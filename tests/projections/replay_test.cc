@@ -154,6 +154,90 @@ TEST(ReplayTest, ALiveStoreAndAReplayOfTheSameLogHaveTheSameDigest) {
   EXPECT_NE(Digest(*fitted), Digest(*replayed));
 }
 
+TEST(ReplayTest, ACacheSmallerThanAPartitionDoesNotShowInTheDigest) {
+  TempDir dir;
+  auto log = SimulatedLog(dir.Sub("log"), 300, 7);
+  auto live = OpenStore(dir.Sub("live"));
+  FoldLive(log.get(), live.get(), 7);
+  // About 75 customers a partition: the bulk load writes customers out
+  // when they leave the cache, and reads them back when they return.
+  auto replayed = OpenStore(dir.Sub("replayed"));
+  ReplayOptions small = Options();
+  small.cache_customers = 5;
+  small.batch_records = 50;
+  ASSERT_OK(Replay(log.get(), replayed.get(), small));
+  EXPECT_EQ(Digest(*live), Digest(*replayed));
+}
+
+// An embedded log whose reads of one partition fail from an offset on.
+class FailingLog final : public infra::EventLog {
+ public:
+  FailingLog(infra::EventLog* log, int32_t partition, int64_t from)
+      : log_(log), partition_(partition), from_(from) {}
+  int32_t partition_count() const override { return log_->partition_count(); }
+  absl::StatusOr<std::vector<infra::LogPosition>> Append(
+      absl::Span<const infra::LogAppend> records) override {
+    return log_->Append(records);
+  }
+  absl::Status Read(int32_t partition, int64_t offset, size_t max_records,
+                    std::vector<infra::LogRecord>* out) override {
+    if (partition == partition_ && offset >= from_) {
+      return absl::UnavailableError("disk went away");
+    }
+    return log_->Read(partition, offset, max_records, out);
+  }
+  int64_t EndOffset(int32_t partition) const override {
+    return log_->EndOffset(partition);
+  }
+  bool WaitForData(int32_t partition, int64_t offset,
+                   absl::Time deadline) override {
+    return log_->WaitForData(partition, offset, deadline);
+  }
+  void Shutdown() override { log_->Shutdown(); }
+
+ private:
+  infra::EventLog* const log_;
+  const int32_t partition_;
+  const int64_t from_;
+};
+
+TEST(ReplayTest, AStoreWhoseReplayFailedIsNeverTakenForACompleteOne) {
+  TempDir dir;
+  auto log = SimulatedLog(dir.Sub("log"), 100, 7);
+  FailingLog failing(log.get(), 2, 200);
+  {
+    auto store = OpenStore(dir.Sub("store"));
+    ReplayOptions options = Options();
+    options.batch_records = 100;
+    auto result = Replay(&failing, store.get(), options);
+    EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
+  }
+  auto reopened = infra::ProjectionStore::Open(dir.Sub("store"), {});
+  EXPECT_TRUE(absl::IsFailedPrecondition(reopened.status()))
+      << reopened.status();
+  EXPECT_THAT(std::string(reopened.status().message()),
+              HasSubstr("replay did not finish"));
+  auto digest = infra::ProjectionStore::OpenReadOnly(dir.Sub("store"));
+  EXPECT_TRUE(absl::IsFailedPrecondition(digest.status())) << digest.status();
+}
+
+TEST(ReplayTest, ReplayEmbeddedLogLeavesAStoreThatReopensWithTheSameDigest) {
+  TempDir dir;
+  {
+    auto log = SimulatedLog(dir.Sub("data/log"), 200, 7);
+    auto reference = OpenStore(dir.Sub("reference"));
+    ASSERT_OK(Replay(log.get(), reference.get(), Options()));
+  }
+  ASSERT_OK(ReplayEmbeddedLog(dir.Sub("data/log"), dir.Sub("new/store"), {},
+                              Options()));
+  // Opened again: every row came through table files, and the mark of a
+  // replay in progress is gone.
+  auto replayed = OpenStore(dir.Sub("new/store"));
+  ASSERT_NE(replayed, nullptr);
+  auto reference = OpenStore(dir.Sub("reference"));
+  EXPECT_EQ(Digest(*replayed), Digest(*reference));
+}
+
 TEST(ReplayTest, ALiveStoreFittedSeveralTimesHasTheStandingsOfItsLastFit) {
   TempDir dir;
   auto log = SimulatedLog(dir.Sub("log"), 300, 7);
