@@ -107,9 +107,11 @@ LEFT JOIN cancellations c USING (customer_id, order_id)
 GROUP BY o.customer_id, o.order_id, o.placed_at, o.currency, t.revenue_minor,
          t.cost_minor, c.order_id;
 
--- The customer view with its scores and tiers, materialized.
+-- The customer view with its scores and tiers, materialized. The one-row
+-- CTEs are MATERIALIZED: inlined, the planner may rescan them, scalar
+-- subqueries over `ranked` included, once per customer (quadratic).
 CREATE MATERIALIZED VIEW customer_view AS
-WITH params AS (
+WITH params AS MATERIALIZED (
   SELECT (:'as_of')::timestamptz AS as_of, :'currency'::text AS currency
 ), purchases AS (
   SELECT m.*, (m.revenue_minor - m.refunded_minor)
@@ -134,7 +136,7 @@ WITH params AS (
   FROM customers c CROSS JOIN params p
   LEFT JOIN purchases u USING (customer_id)
   GROUP BY c.customer_id, p.as_of, p.currency
-), rfm_cuts AS (
+), rfm_cuts AS MATERIALIZED (
   SELECT percentile_disc(ARRAY[0.2, 0.4, 0.6, 0.8]) WITHIN GROUP (ORDER BY recency_days) AS r,
          percentile_disc(ARRAY[0.2, 0.4, 0.6, 0.8]) WITHIN GROUP (ORDER BY window_purchases) AS f,
          percentile_disc(ARRAY[0.2, 0.4, 0.6, 0.8]) WITHIN GROUP (ORDER BY window_margin_minor) AS m
@@ -147,13 +149,13 @@ WITH params AS (
   FROM facts WHERE window_purchases > 0
   WINDOW w AS (ORDER BY window_margin_minor DESC, customer_id COLLATE "C"
                ROWS UNBOUNDED PRECEDING)
-), population AS (
+), population AS MATERIALIZED (
   SELECT count(*) AS active,
          ceil(0.05 * count(*))::bigint AS key_customers,
          ceil(0.20 * count(*))::bigint AS key_and_potential,
          sum(greatest(window_margin_minor, 0)) AS total_margin
   FROM ranked
-), cutoffs AS (
+), cutoffs AS MATERIALIZED (
   SELECT p.*,
          (SELECT window_margin_minor FROM ranked WHERE rank = least(p.key_customers, p.active)) AS key_cutoff,
          (SELECT window_margin_minor FROM ranked WHERE rank = least(p.key_and_potential, p.active)) AS potential_cutoff,
