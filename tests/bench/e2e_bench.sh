@@ -26,7 +26,7 @@
 #   --customers   simulated customers (default 71,000: about 1,000,000 events;
 #                 710,000 gives about 10,000,000)
 #   --runs        runs of every figure (default 3)
-#   --duration    seconds of each latency run (10), after --warmup (3)
+#   --duration    seconds of each latency run (5), after --warmup (2)
 #   --smoke       2,000 customers, one run, runs of 0.3 s, no Online Retail:
 #                 seconds (CI); shows that everything works, not how fast
 #   --build-dir   use the binaries of this build; without it, configures
@@ -95,8 +95,8 @@ if [ "$smoke" = 1 ]; then
 else
   customers="${customers:-71000}"
   runs="${runs:-3}"
-  duration="${duration:-10}"
-  warmup="${warmup:-3}"
+  duration="${duration:-5}"
+  warmup="${warmup:-2}"
   freshness_samples="${KEHU_BENCH_FRESHNESS_SAMPLES:-1000}"
 fi
 get_rate="${KEHU_BENCH_GET_RATE:-10000}"
@@ -202,8 +202,10 @@ echo "== workload: $customers simulated customers (seed $seed, $sim_start + 365 
 events="$(wc -l <"$tmp/simulated.ndjson")"
 echo "   $events events"
 if [ "$online_retail" = 1 ]; then
-  zcat "$or_csv" | "$kehu" import online-retail -o "$tmp/online_retail.ndjson" 2>"$tmp/import.log" ||
-    die "kehu import online-retail failed: $(tail -3 "$tmp/import.log")"
+  # Exit 2: some lines were rejected (the 135,080 without a CustomerID).
+  code=0
+  zcat "$or_csv" | "$kehu" import online-retail -o "$tmp/online_retail.ndjson" 2>"$tmp/import.log" || code=$?
+  [ "$code" = 0 ] || [ "$code" = 2 ] || die "kehu import online-retail failed: $(tail -3 "$tmp/import.log")"
   or_events="$(wc -l <"$tmp/online_retail.ndjson")"
   echo "   Online Retail: $or_events events"
 fi
