@@ -302,7 +302,7 @@ as_pg "$pg_bin/pg_ctl" -D "$pg_data" -l "$tmp/pg/server.log" -w -t 60 \
   -o "-c listen_addresses=127.0.0.1 -c port=$pg_port -c unix_socket_directories=$tmp/pg -c shared_buffers=1GB -c work_mem=256MB -c maintenance_work_mem=1GB -c max_wal_size=8GB -c effective_cache_size=8GB" \
   start >/dev/null || die "PostgreSQL did not start: $(tail -5 "$tmp/pg/server.log")"
 pg_started=1
-psql_() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres "$@"; }
+psql_() { PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres "$@"; }
 pg_version="$(psql_ -At -c 'SHOW server_version')"
 echo "   PostgreSQL $pg_version at 127.0.0.1:$pg_port"
 

@@ -174,6 +174,8 @@ def report(directory):
     lines.append("")
     lines.append("Median of the runs (min–max in brackets).")
     lines.append("")
+    lines.append("Ratio: kehu's median over PostgreSQL's; for times and latencies above 1 means kehu is slower.")
+    lines.append("")
     lines.append("| workload | figure | kehu | PostgreSQL | kehu ÷ PostgreSQL |")
     lines.append("|---|---|--:|--:|--:|")
 
