@@ -105,27 +105,13 @@ mkdir -p "$out" || die "--out: cannot create $out"
 rm -f "$out/results.jsonl" "$out/table.md" "$out/load.log"
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/kehu-query-bench.XXXXXX")"
-serve_pid=""
-log_pid=""
-job_pid=""
+# run, start_serve, stop_serve, ...: shared with e2e_bench.sh.
+. "$root/tests/bench/bench_lib.sh"
 cleanup() {
   local code=$?
   trap - EXIT INT TERM
-  if [ -n "$job_pid" ] && kill -0 "$job_pid" 2>/dev/null; then
-    kill -TERM "$job_pid" 2>/dev/null || true
-  fi
-  if [ -n "$serve_pid" ] && kill -0 "$serve_pid" 2>/dev/null; then
-    kill -TERM "$serve_pid" 2>/dev/null || true
-    # A clean stop takes well under a second; give it 30 before SIGKILL.
-    for _ in $(seq 300); do
-      kill -0 "$serve_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$serve_pid" 2>/dev/null || true
-  fi
-  [ -n "$serve_pid" ] && { wait "$serve_pid" 2>/dev/null || true; }
-  # The log copier ends when the server's end of the pipe closes.
-  [ -n "$log_pid" ] && { wait "$log_pid" 2>/dev/null || true; }
+  stop_job
+  stop_serve
   [ -f "$tmp/serve.log" ] && cp "$tmp/serve.log" "$out/serve.log" 2>/dev/null
   if [ "$keep" = 1 ]; then
     echo "query_bench: data kept in $tmp" >&2
@@ -141,39 +127,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Runs "$@" in the background and waits for it: a signal to this script is
-# then handled at once, not when the command ends, and cleanup() stops it.
-run() {
-  "$@" &
-  job_pid=$!
-  wait "$job_pid"
-}
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-seconds_since() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
-
-# Start the server on a free port (port 0) and read the address it prints
-# from its output, through a pipe: no polling, no fixed wait.
-mkfifo "$tmp/serve.pipe"
-"$kehu" serve --data "$tmp/data" --listen 127.0.0.1:0 --fit-interval-hours 0 \
-  >"$tmp/serve.pipe" 2>&1 &
-serve_pid=$!
-exec 3<"$tmp/serve.pipe"
-addr=""
-while IFS= read -r -t 60 -u 3 line; do
-  echo "$line" >>"$tmp/serve.log"
-  case "$line" in
-    *"listening on "*)
-      addr="${line#*listening on }"
-      addr="${addr%%,*}"
-      break
-      ;;
-  esac
-done
-[ -n "$addr" ] || die "kehu serve did not start: $(cat "$tmp/serve.log" 2>/dev/null)"
-cat <&3 >>"$tmp/serve.log" &
-log_pid=$!
-exec 3<&-
+start_serve "$tmp/data" "$tmp/serve.log"
 echo "== kehu serve (pid $serve_pid) at $addr, data in $tmp/data"
 
 echo "== loading $customers simulated customers (seed $seed, $sim_start + 365 days)"
@@ -186,7 +140,7 @@ run load_customers || die "kehu produce failed: $(tail -5 "$tmp/produce.log")"
 produced="$(tail -1 "$tmp/produce.log")"
 load_s=$(seconds_since "$t0")
 t0=$(now_ms)
-run "$kehu" query progress --wait --server "$addr" --timeout 14400 >/dev/null
+wait_folded "$addr"
 fold_s=$(seconds_since "$t0")
 events="$(echo "$produced" | awk '{print $3}')"
 echo "   $produced in $load_s s; folded $fold_s s later"
@@ -195,7 +149,7 @@ echo "== kehu fit --as-of $as_of"
 t0=$(now_ms)
 run "$kehu" fit --server "$addr" --as-of "$as_of" --timeout 3600
 fit_s=$(seconds_since "$t0")
-peak_rss_loaded_kib="$(awk '/^VmHWM:/ {print $2}' "/proc/$serve_pid/status")"
+peak_rss_loaded_kib="$(peak_rss_kib "$serve_pid")"
 data_kib="$(du -sk "$tmp/data" | cut -f1)"
 
 common=(--server "$addr" --runs "$runs" --duration "$duration" --warmup "$warmup"
@@ -227,7 +181,7 @@ exec 4>&-
 wait "$tee_pid"
 loadavg_after="$(cut -d' ' -f1 /proc/loadavg)"
 
-peak_rss_kib="$(awk '/^VmHWM:/ {print $2}' "/proc/$serve_pid/status")"
+peak_rss_kib="$(peak_rss_kib "$serve_pid")"
 rss_kib="$(awk '/^VmRSS:/ {print $2}' "/proc/$serve_pid/status")"
 
 {
