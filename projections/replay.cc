@@ -157,6 +157,11 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
   };
   auto finished = [&running] { return running == 0; };
   while (true) {
+    if (options.cancelled && options.cancelled()) {
+      absl::MutexLock lock(&mu);
+      if (error.ok()) error = absl::CancelledError("the replay was cancelled");
+      failed = true;
+    }
     bool all_finished;
     {
       absl::MutexLock lock(&mu);

@@ -108,6 +108,10 @@ struct ReplayOptions {
   // and once when folding is done; may be empty.
   std::function<void(const ReplayProgress&)> on_progress;
   absl::Duration progress_interval = absl::Seconds(1);
+  // Polled on the calling thread every `progress_interval`; true stops the
+  // replay after each partition's batch in flight, and Replay() returns
+  // CANCELLED (the store stays marked unfinished). May be empty.
+  std::function<bool()> cancelled;
 };
 
 struct ReplayResult {

@@ -187,6 +187,7 @@ ServingStores::OpenFollowing(const std::string& name,
 }
 
 void ServingStores::Stop() {
+  stopping_ = true;
   absl::MutexLock admin(&admin_mu_);
   if (rebuild_thread_.joinable()) rebuild_thread_.join();
   absl::MutexLock lock(&mu_);
@@ -293,6 +294,7 @@ void ServingStores::RunRebuild(Slot* slot,
     projections::ReplayOptions replay;
     replay.threads = options_.replay_threads;
     replay.batch_records = options_.replay_batch_records;
+    replay.cancelled = [this] { return stopping_.load(); };
     replay.on_progress = [&](const projections::ReplayProgress& progress) {
       absl::MutexLock lock(&mu_);
       slot->records_done = progress.records_done;

@@ -37,7 +37,9 @@
 //
 // Limitations: while a standby exists, every event is folded twice (two
 // projectors), so folding takes about twice the CPU. A rebuild cannot be
-// cancelled; DropStandby() waits for it to finish. Only for the embedded
+// cancelled but by stopping the server (Stop() cuts the replay short; the
+// standby is then FAILED and the next Rebuild() deletes it);
+// DropStandby() waits for it to finish. Only for the embedded
 // log: on Kafka, a rebuild is a second server with a fresh data directory
 // in a new consumer group, and clients are moved to it.
 #ifndef KEHU_INFRA_APP_SERVING_STORES_H_
@@ -95,7 +97,7 @@ class ServingStores {
   ServingStores(const ServingStores&) = delete;
   ServingStores& operator=(const ServingStores&) = delete;
 
-  // Waits for a rebuild in progress, stops the projectors after their
+  // Cuts a rebuild in progress short, stops the projectors after their
   // batch in flight and flushes the stores. Safe to call more than once.
   void Stop();
 
@@ -186,6 +188,7 @@ class ServingStores {
   std::unique_ptr<Slot> standby_ ABSL_GUARDED_BY(mu_);
   bool rebuilding_ ABSL_GUARDED_BY(mu_) = false;
   std::thread rebuild_thread_;  // started and joined under admin_mu_
+  std::atomic<bool> stopping_{false};  // cuts a rebuild's replay short
 };
 
 }  // namespace kehu::app

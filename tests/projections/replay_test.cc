@@ -221,6 +221,26 @@ TEST(ReplayTest, AStoreWhoseReplayFailedIsNeverTakenForACompleteOne) {
   EXPECT_TRUE(absl::IsFailedPrecondition(digest.status())) << digest.status();
 }
 
+// A server that stops during a rebuild cancels its replay: it ends between
+// batches, CANCELLED, and its store is marked unfinished like a failed one.
+TEST(ReplayTest, ACancelledReplayEndsAndItsStoreIsNeverTakenForComplete) {
+  TempDir dir;
+  auto log = SimulatedLog(dir.Sub("log"), 100, 7);
+  {
+    auto store = OpenStore(dir.Sub("store"));
+    ReplayOptions options = Options();
+    options.batch_records = 100;
+    int polls = 0;
+    options.cancelled = [&polls] { return ++polls > 0; };
+    auto result = Replay(log.get(), store.get(), options);
+    EXPECT_TRUE(absl::IsCancelled(result.status())) << result.status();
+    EXPECT_GE(polls, 1);
+  }
+  auto reopened = infra::ProjectionStore::Open(dir.Sub("store"), {});
+  EXPECT_TRUE(absl::IsFailedPrecondition(reopened.status()))
+      << reopened.status();
+}
+
 TEST(ReplayTest, ReplayEmbeddedLogLeavesAStoreThatReopensWithTheSameDigest) {
   TempDir dir;
   {
