@@ -9,7 +9,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/util/json_util.h"
 #include "infra/app/client_channel.h"
 #include "infra/app/commands.h"
 #include "infra/app/format.h"
@@ -28,15 +27,6 @@ int Fail(const std::string& command, const ClientOptions& options,
   }
   std::cerr << status.error_message() << "\n";
   return kExitError;
-}
-
-void PrintJson(const google::protobuf::Message& message) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions print;
-  print.add_whitespace = true;
-  print.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, print);
-  std::cout << json;
 }
 
 std::string StateOf(const StoreStatus& s) {

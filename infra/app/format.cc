@@ -3,13 +3,25 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <iostream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace kehu::app {
+
+void PrintJson(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions print;
+  print.add_whitespace = true;
+  print.preserve_proto_field_names = true;
+  // Every kehu message has a JSON form; a failure would leave json empty.
+  (void)google::protobuf::util::MessageToJsonString(message, &json, print);
+  std::cout << json;
+}
 namespace {
 
 int CurrencyExponent(const std::string& currency) {

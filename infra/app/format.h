@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "kehu/query/v1/query.pb.h"
 
@@ -27,6 +28,10 @@ std::string FormatShortDuration(absl::Duration d);
 // with `bar`, led by a bar of 20 cells ("[#####...............] ").
 std::string FormatProgress(int64_t done, int64_t total, absl::Duration elapsed,
                            bool bar);
+
+// Prints `message` as protobuf's canonical JSON (field names as in the
+// .proto, indented) on stdout: the --json output of every client command.
+void PrintJson(const google::protobuf::Message& message);
 
 // "1234.56 EUR": minor units shown with the currency's ISO 4217 exponent.
 std::string FormatMoney(int64_t minor_units, const std::string& currency);

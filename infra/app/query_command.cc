@@ -9,7 +9,6 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_format.h"
-#include "google/protobuf/util/json_util.h"
 #include "infra/app/client_channel.h"
 #include "infra/app/commands.h"
 #include "infra/app/format.h"
@@ -52,16 +51,6 @@ bool SetAsOf(const std::string& command, const ClientOptions& options,
   }
   ts->set_seconds(absl::ToUnixSeconds(as_of));
   return true;
-}
-
-void PrintJson(const google::protobuf::Message& message) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions print;
-  print.add_whitespace = true;
-  print.preserve_proto_field_names = true;
-  // Every kehu message has a JSON form; a failure would leave json empty.
-  (void)google::protobuf::util::MessageToJsonString(message, &json, print);
-  std::cout << json;
 }
 
 // Parses a comma-separated list of enum names (without `prefix`, any case)
