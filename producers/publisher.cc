@@ -34,6 +34,12 @@ Publisher::Publisher(infra::KafkaProducer* producer, PublisherOptions options)
   KEHU_CHECK(options_.max_batch_events > 0);
 }
 
+Publisher::Publisher(infra::EventLog* log, std::string target,
+                     PublisherOptions options)
+    : log_(log), target_(std::move(target)), options_(options) {
+  KEHU_CHECK(options_.max_batch_events > 0);
+}
+
 absl::Status Publisher::Add(events::v1::Event event) {
   if (buffer_.events_size() >= options_.max_batch_events) {
     KEHU_RETURN_IF_ERROR(Flush());
@@ -45,7 +51,7 @@ absl::Status Publisher::Add(events::v1::Event event) {
 absl::Status Publisher::Flush() {
   const int64_t n = buffer_.events_size();
   if (n == 0) return absl::OkStatus();
-  if (kafka_ != nullptr) return FlushToKafka();
+  if (kafka_ != nullptr || log_ != nullptr) return FlushDirect();
 
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
@@ -103,7 +109,7 @@ absl::Status Publisher::Flush() {
   return absl::OkStatus();
 }
 
-absl::Status Publisher::FlushToKafka() {
+absl::Status Publisher::FlushDirect() {
   // The ingest API's rules, applied here because no server is in between.
   std::vector<Rejection> rejections;
   std::vector<infra::LogAppend> records;
@@ -117,15 +123,22 @@ absl::Status Publisher::FlushToKafka() {
     }
     records.push_back({event.customer_id(), event.SerializeAsString()});
   }
-  const auto results = kafka_->Produce(records);
-  for (const auto& result : results) {
-    if (!result.ok()) {
-      // Re-sending the whole batch is safe: events already appended are
-      // folded once (dedup by event id).
-      return absl::Status(
-          result.status().code(),
-          absl::StrCat(target_, ": ", std::string(result.status().message()),
-                       "; the events stay buffered"));
+  // Re-sending the whole batch after a failure is safe: events already
+  // appended are folded once (dedup by event id).
+  auto failed = [this](const absl::Status& status) {
+    return absl::Status(
+        status.code(), absl::StrCat(target_, ": ", status.message(),
+                                    "; the events stay buffered"));
+  };
+  if (log_ != nullptr) {
+    if (!records.empty()) {
+      absl::StatusOr<std::vector<infra::LogPosition>> appended =
+          log_->Append(records);
+      if (!appended.ok()) return failed(appended.status());
+    }
+  } else {
+    for (const auto& result : kafka_->Produce(records)) {
+      if (!result.ok()) return failed(result.status());
     }
   }
   report_.accepted += static_cast<int64_t>(records.size());

@@ -1,8 +1,9 @@
 // Publisher: the C++ client of kehu.ingest.v1.Ingest. Upstream systems
 // that link C++ hand it events; it sends them to a kehu server in batches
 // and keeps a report of what the server accepted and rejected. Constructed
-// with a KafkaProducer instead, it publishes straight to the Kafka event
-// topic, validating each event as the ingest API would.
+// with a KafkaProducer or an EventLog instead, it publishes straight to the
+// Kafka event topic or to the log (an embedded log for a bulk load),
+// validating each event as the ingest API would.
 //
 // Operation
 //   Add() buffers an event and gives it the next index (0, 1, 2, ... over
@@ -37,6 +38,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/security/credentials.h"
+#include "infra/event_log.h"
 #include "infra/kafka_producer.h"
 #include "kehu/events/v1/events.pb.h"
 #include "kehu/ingest/v1/ingest.grpc.pb.h"
@@ -92,6 +94,13 @@ class Publisher {
   // call_deadline does not apply (the producer's own timeouts do).
   Publisher(infra::KafkaProducer* producer, PublisherOptions options = {});
 
+  // Appends straight to an event log (not owned; it must outlive the
+  // publisher) — the embedded log of a stopped server, for bulk loads of
+  // history: validated as above, each batch appended in one call, so a
+  // batch is durable when Flush() returns. `target` names it in errors.
+  Publisher(infra::EventLog* log, std::string target,
+            PublisherOptions options = {});
+
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
 
@@ -111,11 +120,13 @@ class Publisher {
   int64_t buffered() const { return buffer_.events_size(); }
 
  private:
-  // Flush() for the Kafka path.
-  absl::Status FlushToKafka();
+  // Flush() for the Kafka and the log paths: the ingest API's rules, then
+  // the valid events out.
+  absl::Status FlushDirect();
 
-  // Exactly one of the two is set.
+  // Exactly one of the three is set.
   infra::KafkaProducer* kafka_ = nullptr;
+  infra::EventLog* log_ = nullptr;
   std::unique_ptr<ingest::v1::Ingest::StubInterface> stub_;
   std::string target_;
   PublisherOptions options_;

@@ -42,6 +42,11 @@ struct ProduceOptions {
   std::string kafka_topic = "kehu.events";
   // librdkafka properties file (name=value lines), "" for none.
   std::string kafka_config_file;
+  // When set, events are validated as the ingest API would and appended
+  // straight to DATA/log, the embedded log of a stopped server (bulk loads
+  // of history); a new log gets `partitions` partitions.
+  std::string data_dir;
+  int32_t partitions = 8;
   // NDJSON file, "-" = stdin.
   std::string input = "-";
   // Events per Append call.
@@ -49,8 +54,8 @@ struct ProduceOptions {
   // Rejections printed in full (all are counted).
   int max_listed_rejections = 20;
 };
-// Publishes NDJSON events through the ingest API, or straight to Kafka;
-// reports accepted and rejected counts.
+// Publishes NDJSON events through the ingest API, or straight to Kafka or
+// to a stopped server's embedded log; reports accepted and rejected counts.
 int RunProduce(const ProduceOptions& options);
 
 struct TopicsOptions {

@@ -125,6 +125,15 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   produce_cmd->add_option("--kafka-config", produce.kafka_config_file,
                           "File of librdkafka properties (name=value lines)");
+  produce_cmd->add_option("--data", produce.data_dir,
+                          "Append straight to DIR/log, the embedded log of a "
+                          "stopped kehu serve (bulk loads of history)");
+  produce_cmd
+      ->add_option("--partitions", produce.partitions,
+                   "Partitions of a log --data creates (an existing log "
+                   "keeps its own)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   // One of produce, fit and query runs; they share the client's security.
   kehu::app::ClientSecurityOptions client_security;
   AddClientSecurityFlags(produce_cmd, &client_security);

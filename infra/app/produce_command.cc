@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "infra/app/client_channel.h"
 #include "infra/app/commands.h"
+#include "infra/embedded_log.h"
 #include "infra/event_validation.h"
 #include "infra/kafka_producer.h"
 #include "producers/ndjson.h"
@@ -120,6 +121,29 @@ int ProduceToKafka(const ProduceOptions& options, std::istream* in) {
                  absl::StrCat(" (Kafka topic ", options.kafka_topic, ")"));
 }
 
+// `kehu produce --data DIR`: validates each event as the ingest API does
+// and appends the valid ones to DIR/log in batches, each durable before
+// the next is read.
+int ProduceToLog(const ProduceOptions& options, std::istream* in) {
+  infra::EmbeddedLogOptions log_options;
+  log_options.partitions = options.partitions;
+  const std::string dir = options.data_dir + "/log";
+  auto log = infra::EmbeddedLog::Open(dir, log_options);
+  if (!log.ok()) {
+    std::cerr << "kehu produce: --data " << options.data_dir
+              << ": cannot open the log " << dir
+              << " (a running kehu serve holds it: stop it first, or "
+                 "produce through --server): "
+              << log.status().message() << "\n";
+    return kExitError;
+  }
+  producers::PublisherOptions publisher_options;
+  publisher_options.max_batch_events = options.batch_events;
+  producers::Publisher publisher(log->get(), "embedded log " + dir,
+                                 publisher_options);
+  return Publish(options, in, &publisher, absl::StrCat(" (", dir, ")"));
+}
+
 }  // namespace
 
 int RunProduce(const ProduceOptions& options) {
@@ -134,6 +158,7 @@ int RunProduce(const ProduceOptions& options) {
     in = &file;
   }
   if (!options.kafka_brokers.empty()) return ProduceToKafka(options, in);
+  if (!options.data_dir.empty()) return ProduceToLog(options, in);
   producers::PublisherOptions publisher_options;
   publisher_options.max_batch_events = options.batch_events;
   producers::Publisher publisher(

@@ -20,6 +20,8 @@ packages=(
   python3-protobuf  # descriptor pool, message factory, JSON mapping
   # the TLS tests make their certificates with the openssl command
   openssl
+  # GNU time: peak memory of a replay (tests/bench/replay_bench.sh)
+  time
 )
 
 missing=()

@@ -99,6 +99,50 @@ TEST(ReplayCliTest, AReplayOfAServedLogHasTheServedStoresDigest) {
   EXPECT_THAT(families.out, HasSubstr("  segments "));
 }
 
+// `kehu produce --data` loads history straight into a stopped server's
+// log: validated as the ingest API validates, and replayed like any log;
+// a log a running server holds is refused, naming it.
+TEST(ReplayCliTest, ProduceDataBulkLoadsTheEmbeddedLog) {
+  TempDir dir;
+  const std::string data = dir.Sub("data");
+  Finished sim = Kehu({"simulate", "--customers", "50", "--seed", "2", "-o",
+                       dir.Sub("events.ndjson")});
+  ASSERT_EQ(sim.code, 0) << sim.err;
+  {
+    std::ofstream events(dir.Sub("events.ndjson"), std::ios::app);
+    events << R"({"eventId": "bad-1", "customerId": "C9", "occurredAt": )"
+              R"("2025-02-01T00:00:00Z", "callLogged": {"durationSeconds": -5}})"
+           << "\n";
+  }
+  Finished produce = Kehu({"produce", dir.Sub("events.ndjson"), "--data",
+                           data, "--partitions", "4"});
+  EXPECT_EQ(produce.code, 2) << produce.err;  // some rejected
+  EXPECT_THAT(produce.err, HasSubstr("(event bad-1): call_logged."));
+  EXPECT_THAT(produce.err, HasSubstr(" accepted, 1 rejected (" + data + "/log)"));
+  const size_t at = produce.err.find(" accepted, 1 rejected");
+  ASSERT_NE(at, std::string::npos) << produce.err;
+  const size_t begin = produce.err.rfind(' ', at - 1) + 1;
+  const std::string count = produce.err.substr(begin, at - begin);
+  ASSERT_GT(std::stoi(count), 100);
+
+  Finished replay = Kehu({"replay", "--data", data, "--into",
+                          dir.Sub("replayed")});
+  ASSERT_EQ(replay.code, 0) << replay.err;
+  EXPECT_THAT(replay.out, HasSubstr("replayed " + count + " events"));
+  EXPECT_THAT(replay.out, HasSubstr(count + " folded, 0 duplicates"));
+
+  Subprocess server({KEHU_BINARY, "serve", "--data", data, "--listen",
+                     "127.0.0.1:0", "--fit-interval-hours", "0",
+                     "--no-snapshots"});
+  ASSERT_THAT(server.ReadStderrUntil("listening on "),
+              HasSubstr("listening on"));
+  Finished held = Kehu({"produce", dir.Sub("events.ndjson"), "--data", data});
+  EXPECT_EQ(held.code, 1);
+  EXPECT_THAT(held.err, HasSubstr("kehu produce: --data " + data +
+                                  ": cannot open the log"));
+  EXPECT_THAT(held.err, HasSubstr("kehu serve"));
+}
+
 TEST(ReplayCliTest, BadFlagsAndDirectoriesStopWithOneLineNamingThem) {
   TempDir dir;
   std::ofstream(dir.Sub("file")) << "x";
