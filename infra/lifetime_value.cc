@@ -72,23 +72,28 @@ SignedLogGamma LogGamma(double v) {
 }
 
 // Sums the Gauss series of 2F1(a, b; c; z) for |z| < 1.
+//
+// Stopping rule: the ratio of term m+1 to term m is
+//   z * (a+m)/(c+m) * (b+m)/(m+1),
+// and once a+m, b+m and c+m are positive each of the two fractions moves
+// monotonically towards 1 as m grows. So over all later terms the ratio is
+// at most |z| * max(1, (a+m)/(c+m)) * max(1, (b+m)/(m+1)) at the next m: when
+// that bound R is below 1, the tail is at most |term| * R / (1 - R). The bound
+// holds from the first term, whatever the size of the parameters (fitted
+// models can have a and c near 10^5 and more, where waiting for the terms to
+// "settle" would take that many terms for every call).
 double GaussSeries(double a, double b, double c, double z) {
   double term = 1;
   double sum = 1;
-  // Before this many terms the ratio of successive terms need not be
-  // monotone, so the tail bound below is not trusted.
-  const double min_terms = 2 * (std::abs(a) + std::abs(b) + std::abs(c)) + 2;
   for (int64_t n = 0; n < kMaxSeriesTerms; ++n) {
     const double dn = static_cast<double>(n);
     term *= (a + dn) * (b + dn) / ((c + dn) * (dn + 1)) * z;
     sum += term;
     if (term == 0) return sum;  // a terminating series, or underflow
-    if (dn + 1 < min_terms) continue;
-    // The ratio of the next terms tends to z; the tail is at most a
-    // geometric series with the larger of the next ratio and |z|.
-    const double next =
-        std::abs((a + dn + 1) * (b + dn + 1) / ((c + dn + 1) * (dn + 2)) * z);
-    const double ratio = std::max(next, std::abs(z));
+    const double m = dn + 1;  // the next ratio's index
+    if (a + m <= 0 || b + m <= 0 || c + m <= 0) continue;
+    const double ratio = std::abs(z) * std::max(1.0, (a + m) / (c + m)) *
+                         std::max(1.0, (b + m) / (m + 1));
     if (ratio < 1 && std::abs(term) * ratio / (1 - ratio) <=
                          kSeriesTolerance * std::abs(sum)) {
       return sum;

@@ -20,6 +20,21 @@ namespace {
 
 using infra::schema::Family;
 
+// Customers between two polls of PopulationOptions::cancelled.
+constexpr int64_t kCancelPollCustomers = 1024;
+
+// CANCELLED when the step was asked to stop; polled once every
+// kCancelPollCustomers calls, counted in `*calls`.
+absl::Status PollCancelled(const PopulationOptions& options, int64_t* calls) {
+  if ((*calls)++ % kCancelPollCustomers != 0 || !options.cancelled) {
+    return absl::OkStatus();
+  }
+  if (options.cancelled()) {
+    return absl::CancelledError("population step cancelled");
+  }
+  return absl::OkStatus();
+}
+
 // One active customer's trailing margin, for the tiers.
 struct Ranked {
   int64_t margin = 0;
@@ -82,7 +97,9 @@ absl::StatusOr<store::v1::PopulationModel> MeasurePopulation(
   std::unique_ptr<rocksdb::Iterator> it(
       store.db()->NewIterator(read, store.family(Family::kCustomers)));
   store::v1::CustomerState state;
+  int64_t polls = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    KEHU_RETURN_IF_ERROR(PollCancelled(options, &polls));
     if (!state.ParseFromArray(it->value().data(), it->value().size())) {
       return absl::DataLossError(absl::StrCat(
           "customer row ", it->key().ToString(), " does not parse"));
@@ -211,6 +228,7 @@ absl::StatusOr<store::v1::PopulationModel> MeasurePopulation(
   standing_config.window = options.window;
   it.reset(store.db()->NewIterator(read, store.family(Family::kCustomers)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    KEHU_RETURN_IF_ERROR(PollCancelled(options, &polls));
     if (!state.ParseFromArray(it->value().data(), it->value().size())) {
       return absl::DataLossError(absl::StrCat(
           "customer row ", it->key().ToString(), " does not parse"));
@@ -243,7 +261,7 @@ absl::StatusOr<PopulationStepResult> RunPopulationStep(
   KEHU_RETURN_IF_ERROR(store->PutPopulation(result.population));
   // Every standing moves to the new reference time and cut points.
   KEHU_ASSIGN_OR_RETURN(result.indexed_customers,
-                        SegmentIndex(store).RefreshAll());
+                        SegmentIndex(store).RefreshAll(options.cancelled));
   return result;
 }
 

@@ -15,6 +15,7 @@
 #define KEHU_PROJECTIONS_POPULATION_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -37,6 +38,12 @@ struct PopulationOptions {
   // the next share potential.
   double pyramid_key_share = 0.05;
   double pyramid_potential_share = 0.15;
+  // Polled every few thousand customers; when it returns true the step
+  // stops with CANCELLED. A step cut short while re-evaluating standings
+  // leaves them partly re-evaluated, so only a store that is discarded
+  // then may be given one (a population snapshot's checkpoint, when the
+  // server stops). Unset: never cancelled.
+  std::function<bool()> cancelled;
 };
 
 // Measures the population of `store` at `as_of`.

@@ -326,10 +326,14 @@ absl::Status SegmentIndex::Update(const CustomerState& state,
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> SegmentIndex::RefreshAll() const {
+absl::StatusOr<int64_t> SegmentIndex::RefreshAll(
+    const std::function<bool()>& cancelled) const {
   int64_t refreshed = 0;
   std::string resume;  // the first customer key of the next chunk
   while (true) {
+    if (cancelled && cancelled()) {
+      return absl::CancelledError("re-evaluating standings cancelled");
+    }
     absl::WriterMutexLock lock(&store_->segment_mutex());
     const std::shared_ptr<const store::v1::PopulationModel> population =
         store_->population();

@@ -31,11 +31,12 @@
 #define KEHU_PROJECTIONS_SEGMENT_INDEX_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
-#include <string>
-#include <vector>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "infra/projection_store.h"
@@ -84,8 +85,11 @@ class SegmentIndex {
                       CounterDeltas* deltas = nullptr) const;
 
   // Re-evaluates every customer against the stored population; returns how
-  // many were evaluated.
-  absl::StatusOr<int64_t> RefreshAll() const;
+  // many were evaluated. `cancelled`, when set, is polled between chunks:
+  // true stops with CANCELLED, the chunks before re-evaluated and the rest
+  // not.
+  absl::StatusOr<int64_t> RefreshAll(
+      const std::function<bool()>& cancelled = {}) const;
 
   // Builds the index of a store whose customers were folded without it
   // (PartitionProjector's bulk load, a replay): evaluates every customer

@@ -85,7 +85,8 @@ absl::StatusOr<std::unique_ptr<PopulationSnapshots>> PopulationSnapshots::Open(
 }
 
 absl::Status PopulationSnapshots::Take(infra::ProjectionStore* store,
-                                       absl::Time boundary) {
+                                       absl::Time boundary,
+                                       std::function<bool()> cancelled) {
   absl::MutexLock take(&take_mu_);
   const std::string name = NameOf(boundary);
   {
@@ -112,10 +113,17 @@ absl::Status PopulationSnapshots::Take(infra::ProjectionStore* store,
     options.block_cache_bytes = size_t{32} << 20;
     KEHU_ASSIGN_OR_RETURN(std::unique_ptr<infra::ProjectionStore> copy,
                           infra::ProjectionStore::Open(temp_dir, options));
-    KEHU_RETURN_IF_ERROR(
-        projections::RunPopulationStep(copy.get(), boundary, options_)
-            .status());
-    KEHU_RETURN_IF_ERROR(copy->Flush());
+    projections::PopulationOptions population = options_;
+    population.cancelled = std::move(cancelled);
+    absl::Status measured =
+        projections::RunPopulationStep(copy.get(), boundary, population)
+            .status();
+    if (measured.ok()) measured = copy->Flush();
+    if (!measured.ok()) {
+      copy.reset();
+      fs::remove_all(temp_dir, ec);
+      return measured;
+    }
   }
   fs::rename(temp_dir, final_dir, ec);
   if (ec) {

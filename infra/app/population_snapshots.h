@@ -32,6 +32,7 @@
 #ifndef KEHU_INFRA_APP_POPULATION_SNAPSHOTS_H_
 #define KEHU_INFRA_APP_POPULATION_SNAPSHOTS_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -65,8 +66,11 @@ class PopulationSnapshots final : public query::PopulationHistory {
 
   // Checkpoints `store` as the snapshot of `boundary` and measures its
   // population at `boundary`. The caller makes sure the store has folded
-  // what it should. ALREADY_EXISTS when that boundary has one.
-  absl::Status Take(infra::ProjectionStore* store, absl::Time boundary);
+  // what it should. ALREADY_EXISTS when that boundary has one. `cancelled`
+  // (see PopulationOptions::cancelled) cuts the population step short: the
+  // half-made snapshot is removed and Take() returns CANCELLED.
+  absl::Status Take(infra::ProjectionStore* store, absl::Time boundary,
+                    std::function<bool()> cancelled = {});
 
   // query::PopulationHistory.
   std::optional<query::PopulationSnapshot> AtOrBefore(

@@ -126,7 +126,9 @@ absl::Status Server::TakeDueSnapshot() {
   }
   std::shared_ptr<infra::ProjectionStore> store = stores_->active_store();
   const absl::Time started = absl::Now();
-  absl::Status taken = snapshots_->Take(store.get(), boundary);
+  absl::Status taken = snapshots_->Take(store.get(), boundary, [this] {
+    return StoppingBy(absl::Now());
+  });
   next_snapshot_ = NextMonthStart(boundary);
   admin::v1::AuditEntry entry;
   entry.set_action("snapshot");

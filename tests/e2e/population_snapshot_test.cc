@@ -186,5 +186,34 @@ TEST(PopulationSnapshotTest, AsOfReadsUseTheSnapshotOfTheirTime) {
             "2025-02-01");
 }
 
+// Stopping the server cuts a snapshot's population step short: nothing of
+// the snapshot is left behind, and a later Take() of the same boundary
+// works.
+TEST(PopulationSnapshotTest, ACancelledSnapshotLeavesNothing) {
+  TempDir dir;
+  Server server(TestOptions(dir.path()));
+  ASSERT_OK(server.Start());
+  Client client(server.address());
+  auto ends = client.Append({
+      testing::Registered("e1", "C1", 0, "Ada"),
+      testing::Order("e2", "C1", 5, "O1", {{"A", 1, 9000, 4000}}),
+      testing::Order("e3", "C1", 33, "O2", {{"A", 1, 4000, 1000}}),
+  });
+  ASSERT_TRUE(server.WaitUntilFolded(ends, absl::Now() + kPatience));
+
+  int polls = 0;
+  absl::Status cancelled = server.snapshots()->Take(
+      server.store(), Day(31), [&polls] { return ++polls > 0; });
+  EXPECT_TRUE(absl::IsCancelled(cancelled)) << cancelled;
+  EXPECT_GT(polls, 0);
+  EXPECT_EQ(server.snapshots()->size(), 0u);
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path() + "/snapshots"));
+
+  ASSERT_OK(server.snapshots()->Take(server.store(), Day(31),
+                                     [] { return false; }));
+  EXPECT_EQ(server.snapshots()->size(), 1u);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/snapshots/2025-02-01"));
+}
+
 }  // namespace
 }  // namespace kehu::app

@@ -83,6 +83,11 @@ TEST(Hypergeometric2F1Test, MatchesAHighPrecisionReference) {
       {50.5, 3.2, 80.1, 0.98, 24.861458883232100876, 1e-13},
       {3.0, 200.2, 210.0, 0.6, 12.785840440346487845, 1e-13},
       {0.6, 1.2, 1.5, 0.999999999, 970.58665515211552203, 1e-13},
+      // a and c near 10^5 and 10^6, as a model fitted on a month of data
+      // gives: the series stops after a few dozen terms, not ~4 * c.
+      {189899.85449103662, -0.98779314837323284, 189900.57627770444,
+       0.68246435243477299, 0.32201606396058769899, 1e-13},
+      {1.2e6, -0.5, 1.2e6 + 0.3, 0.3, 0.83666007135513200391, 1e-13},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(::testing::Message()
