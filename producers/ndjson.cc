@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
+#include "producers/json_fast_parse.h"
 
 namespace kehu::producers {
 namespace {
@@ -93,9 +94,13 @@ absl::StatusOr<std::string> ToNdjsonLine(const Event& event) {
 }
 
 absl::StatusOr<Event> ParseNdjsonLine(const std::string& line) {
+  Event event;
+  if (ParseJsonFast(line, &event)) return event;
+  // Everything the fast path leaves alone, errors included: protobuf's
+  // parser decides, and says what is wrong.
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;  // a misspelt field is an error
-  Event event;
+  event.Clear();
   const auto status =
       google::protobuf::util::JsonStringToMessage(line, &event, options);
   if (!status.ok()) {
