@@ -6,7 +6,9 @@
 # measured --runs times, for both systems in the same run:
 #   kehu: durable ingest through gRPC (`kehu produce` -> `kehu serve` on
 #     the embedded log), the fold lag and `kehu fit` (events -> up-to-date
-#     segments), replay of all projections (`kehu replay`), freshness
+#     segments), replay of all projections (`kehu replay`) of that log and
+#     of a bulk-loaded log of about 10,000,000 events (replay_bench.sh,
+#     100,000 customers over 4,250 days) with its peak RSS, freshness
 #     (kehu-freshness: ack -> visible in GetCustomer), GetCustomer and
 #     ListCustomers latency at a fixed offered rate and at saturation
 #     (kehu-query-load), peak RSS of serve;
@@ -21,14 +23,17 @@
 # the temporary directory go away on any exit.
 #
 # Usage: tests/bench/e2e_bench.sh [--smoke] [--customers N] [--runs K]
-#          [--duration S] [--warmup S] [--no-online-retail] [--build-dir DIR]
-#          [--out DIR] [--keep]
+#          [--duration S] [--warmup S] [--no-online-retail]
+#          [--replay-customers N] [--build-dir DIR] [--out DIR] [--keep]
 #   --customers   simulated customers (default 71,000: about 1,000,000 events;
 #                 710,000 gives about 10,000,000)
 #   --runs        runs of every figure (default 3)
+#   --replay-customers  customers of the replay at scale (default 100,000
+#                 over 4,250 days: about 10,000,000 events; 0 leaves it out)
 #   --duration    seconds of each latency run (5), after --warmup (2)
-#   --smoke       2,000 customers, one run, runs of 0.3 s, no Online Retail:
-#                 seconds (CI); shows that everything works, not how fast
+#   --smoke       2,000 customers, one run, runs of 0.3 s, no Online Retail,
+#                 a replay of 2,000 customers over a year: seconds (CI);
+#                 shows that everything works, not how fast
 #   --build-dir   use the binaries of this build; without it, configures
 #                 build/ and builds kehu, kehu-query-load and kehu-freshness
 #   --out         where the results go (default BUILD/bench-results/e2e-TIME)
@@ -59,15 +64,17 @@ customers=""
 runs=""
 duration=""
 warmup=""
+replay_customers=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 ;;
     --keep) keep=1 ;;
     --no-online-retail) online_retail=0 ;;
-    --customers | --runs | --duration | --warmup | --build-dir | --out)
+    --customers | --runs | --duration | --warmup | --build-dir | --out | --replay-customers)
       [ $# -ge 2 ] || die "$1: missing value"
       case "$1" in
         --customers) customers="$2" ;;
+        --replay-customers) replay_customers="$2" ;;
         --runs) runs="$2" ;;
         --duration) duration="$2" ;;
         --warmup) warmup="$2" ;;
@@ -91,12 +98,16 @@ if [ "$smoke" = 1 ]; then
   duration="${duration:-0.3}"
   warmup="${warmup:-0.1}"
   online_retail=0
+  replay_customers="${replay_customers:-2000}"
+  replay_days=365
   freshness_samples="${KEHU_BENCH_FRESHNESS_SAMPLES:-20}"
 else
   customers="${customers:-71000}"
   runs="${runs:-3}"
   duration="${duration:-5}"
   warmup="${warmup:-2}"
+  replay_customers="${replay_customers:-100000}"
+  replay_days=4250
   freshness_samples="${KEHU_BENCH_FRESHNESS_SAMPLES:-1000}"
 fi
 get_rate="${KEHU_BENCH_GET_RATE:-10000}"
@@ -106,6 +117,7 @@ freshness_rate="${KEHU_BENCH_FRESHNESS_RATE:-100}"
 or_csv="${KEHU_BENCH_ONLINE_RETAIL:-$root/../shared/data/online_retail/online_retail.csv.gz}"
 [[ "$customers" =~ ^[1-9][0-9]*$ ]] || die "--customers: expected a positive integer, got \"$customers\""
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "--runs: expected a positive integer, got \"$runs\""
+[[ "$replay_customers" =~ ^(0|[1-9][0-9]*)$ ]] || die "--replay-customers: expected a number, got \"$replay_customers\""
 if [ "$online_retail" = 1 ] && [ ! -r "$or_csv" ]; then
   echo "e2e_bench: no $or_csv: the Online Retail part is left out" >&2
   online_retail=0
@@ -287,6 +299,31 @@ for r in $(seq "$runs"); do
 done
 rm -rf "$tmp/replay"
 
+if [ "$replay_customers" != 0 ]; then
+  echo "== kehu: replay at scale ($replay_customers customers over $replay_days days, bulk-loaded; $runs runs)"
+  run "$root/tests/bench/replay_bench.sh" --build-dir "$build_dir" \
+    --customers "$replay_customers" --days "$replay_days" --runs "$runs" \
+    --out "$out/replay-scale" >"$tmp/replay-scale.log" 2>&1 ||
+    die "replay_bench.sh failed: $(tail -3 "$tmp/replay-scale.log")"
+  grep -E '^   ' "$tmp/replay-scale.log" || true
+  replay_scale="$(python3 - "$out/replay-scale/results.json" "$(loadavg_1min)" "$out/raw.jsonl" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+with open(sys.argv[3], "a") as raw:
+    for i, run in enumerate(r["runs"], 1):
+        for figure, value, unit in (("fold_10m_events_per_s", run["events_per_s"], "events/s"),
+                                    ("replay_10m_peak_rss_mib", run["peak_rss_kib"] // 1024, "MiB")):
+            raw.write(json.dumps({"system": "kehu", "workload": "simulated", "figure": figure,
+                                  "value": value, "unit": unit, "run": i,
+                                  "loadavg": float(sys.argv[2])}) + "\n")
+print("%d events of %d customers over %d days, bulk-loaded in %s s" %
+      (r["events"], r["customers"], r["days"], r["bulk_load_s"]))
+EOF
+)"
+else
+  replay_scale="skipped"
+fi
+
 # --- PostgreSQL -----------------------------------------------------------
 echo "== PostgreSQL: a throw-away cluster on 127.0.0.1"
 mkdir -p "$tmp/pg"
@@ -412,6 +449,7 @@ json.dump({
   "duration_s": $duration, "warmup_s": $warmup, "get_rate": $get_rate, "list_rate": $list_rate,
   "connections": $connections, "freshness_samples": $freshness_samples, "freshness_rate": $freshness_rate,
   "online_retail": "$([ "$online_retail" = 1 ] && echo "${or_events} events, as of $or_as_of" || echo skipped)",
+  "replay_scale": "$replay_scale",
 }, open(sys.argv[1], "w"), indent=1)
 EOF
 echo

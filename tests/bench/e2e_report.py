@@ -103,10 +103,13 @@ def spread(values, unit):
 FIGURES = [
     ("ingest_events_per_s", "durable ingest (kehu: gRPC, embedded log; PostgreSQL: COPY)", "events/s", True),
     ("fold_events_per_s", "fold all projections (kehu: replay; PostgreSQL: customer view SQL)", "events/s", True),
+    ("fold_10m_events_per_s", "replay at scale (replay_bench.sh, the log in the heading)", "events/s", True),
+    ("replay_10m_peak_rss_mib", "peak RSS of that replay", "MiB", False),
     ("events_to_segments_s", "events → up-to-date segments (ingest + fold + fit / COPY + SQL)", "s", False),
     ("freshness_p50_us", "freshness: ack → visible in GetCustomer, p50", "µs", False),
     ("freshness_p99_us", "freshness: ack → visible in GetCustomer, p99", "µs", False),
-    ("serve_peak_rss_mib", "peak RSS of the server", "MiB", False),
+    ("serve_peak_rss_after_fit_mib", "peak RSS of the server after ingest and fit", "MiB", False),
+    ("serve_peak_rss_mib", "peak RSS of the server at the end (after the overload runs)", "MiB", False),
 ]
 
 
@@ -164,13 +167,14 @@ def report(directory):
     m = machine
     lines.append("Measured %s (commit %s) on %s: %s cores (%s), %s GiB, %s, kernel %s; "
                  "%s; load average %s at the start, %s at the end. Default scale: "
-                 "%s simulated customers (%s events), %s run(s) of each figure; Online Retail %s."
+                 "%s simulated customers (%s events), %s run(s) of each figure; Online Retail %s; "
+                 "replay at scale: %s."
                  % (m.get("finished_at", m.get("started_at")), m.get("commit"),
                     m.get("host", "this machine"), m.get("cpus"), m.get("cpu_model"),
                     m.get("memory_gib"), m.get("os"), m.get("kernel"),
                     m.get("postgres_version"), m.get("loadavg_start"), m.get("loadavg_end"),
                     m.get("customers"), m.get("events"), m.get("runs"),
-                    m.get("online_retail", "skipped")))
+                    m.get("online_retail", "skipped"), m.get("replay_scale", "skipped")))
     lines.append("")
     lines.append("Median of the runs (min–max in brackets).")
     lines.append("")

@@ -2,15 +2,14 @@
 # Replay speed and memory at scale: `kehu replay` of a log of simulated
 # events, several runs, median events/s and peak resident memory.
 #
-# The log is bulk-loaded without a server (`kehu simulate --seed 7 | kehu
-# produce --data DIR`: validated, appended straight to DIR/log), so a
-# 10-million-event log takes minutes instead of the quarter of an hour an
-# ingest through `kehu serve` takes on two cores. Each run replays it into
+# The log is bulk-loaded without a server (`kehu simulate --seed 7`, then
+# `kehu produce --data DIR`: validated, appended straight to DIR/log), so a
+# 10-million-event log takes a few minutes, most of them the simulation. Each run replays it into
 # a fresh directory with the defaults (`--threads 2 --batch 10000`); the
 # figure is the `replayed N events in S s (E events/s)` line, the memory
 # the replay's peak RSS (GNU time's %M). Prints a markdown table and writes
-# results.json to the output directory. The temporary directory goes away
-# on any exit.
+# results.json to the output directory. The process it runs and the
+# temporary directory go away on any exit, SIGINT and SIGTERM included.
 #
 # Usage: tests/bench/replay_bench.sh [--smoke] [--customers N] [--days D]
 #          [--runs K] [--build-dir DIR] [--out DIR]
@@ -71,17 +70,24 @@ out="${out:-$build_dir/bench-results/replay-$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$out"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/kehu-replay-bench.XXXXXX")"
 cleanup() {
-  [ -n "$job_pid" ] && kill "$job_pid" 2>/dev/null || true
+  stop_job
+  [ -n "$job_pid" ] && { wait "$job_pid" 2>/dev/null || true; }
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+# Without these, bash would leave on a signal without running the EXIT trap.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 echo "== bulk load: $customers customers over $days days"
 started="$(now_ms)"
-"$kehu" simulate --customers "$customers" --days "$days" --seed 7 \
-  --start 2025-01-01 2>"$tmp/simulate.log" |
-  "$kehu" produce --data "$tmp/data" --batch 10000 2>"$tmp/produce.log" ||
+run "$kehu" simulate --customers "$customers" --days "$days" --seed 7 \
+  --start 2025-01-01 -o "$tmp/events.ndjson" 2>"$tmp/simulate.log" ||
+  die "kehu simulate failed: $(tail -3 "$tmp/simulate.log")"
+run "$kehu" produce --data "$tmp/data" --batch 10000 "$tmp/events.ndjson" \
+  2>"$tmp/produce.log" ||
   die "bulk load failed: $(tail -3 "$tmp/produce.log")"
+rm -f "$tmp/events.ndjson"
 load_s="$(seconds_since "$started")"
 events="$(awk '/ accepted/ {print $3}' "$tmp/produce.log")"
 echo "   $events events in $load_s s"
