@@ -30,9 +30,13 @@
 namespace kehu::projections {
 
 struct ProjectorOptions {
-  // Records folded and committed together; bigger batches fold faster,
-  // smaller ones make events visible sooner.
-  size_t max_batch_events = 2000;
+  // Most records folded and committed together. A loop takes whatever its
+  // partition holds up to this many: while the fold keeps up, batches are
+  // small and events visible within milliseconds; behind (a burst, a bulk
+  // ingest), bigger batches rewrite each customer's row less often. With
+  // 2,000, a million simulated events ingested through gRPC in 13-16 s were
+  // folded 21 s after the last one; with 10,000, 7 s (2 cores).
+  size_t max_batch_events = 10000;
   // Customers each partition keeps in its write-back cache.
   size_t cache_customers = PartitionProjector::kDefaultCacheCustomers;
   // How long an idle loop waits on the log before checking for Stop().
