@@ -408,7 +408,7 @@ absl::Status ListTimeline(const infra::ProjectionStore& store,
 // A call whose caller has gone (deadline passed while it waited for a
 // thread, or cancelled) gets no work: under overload the server sheds the
 // calls nobody waits for any more instead of answering them late.
-bool Abandoned(grpc::ServerContextBase* context) {
+bool Abandoned(grpc::ServerContext* context) {
   return context != nullptr && context->IsCancelled();
 }
 
@@ -426,28 +426,12 @@ QueryService::QueryService(std::shared_ptr<const infra::ActiveStore> stores,
       options_(std::move(options)),
       listings_(stores_, options_.listing, options_.clock) {}
 
-grpc::Status QueryService::AnswerGetCustomer(
-    grpc::ServerContextBase* context,
-    const query::v1::GetCustomerRequest& request,
-    query::v1::CustomerView* response) const {
-  if (Abandoned(context)) return AbandonedStatus();
-  return infra::ToGrpcStatus(
-      GetCustomerView(*stores_->Get(), options_, request, response));
-}
-
 grpc::Status QueryService::GetCustomer(
     grpc::ServerContext* context, const query::v1::GetCustomerRequest* request,
     query::v1::CustomerView* response) {
-  return AnswerGetCustomer(context, *request, response);
-}
-
-grpc::ServerUnaryReactor* QueryService::GetCustomer(
-    grpc::CallbackServerContext* context,
-    const query::v1::GetCustomerRequest* request,
-    query::v1::CustomerView* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(AnswerGetCustomer(context, *request, response));
-  return reactor;
+  if (Abandoned(context)) return AbandonedStatus();
+  return infra::ToGrpcStatus(
+      GetCustomerView(*stores_->Get(), options_, *request, response));
 }
 
 grpc::Status QueryService::TopCustomers(

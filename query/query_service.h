@@ -33,15 +33,6 @@
 // the call starts (infra/active_store.h), so a blue-green switch of
 // stores changes what later calls read and fails none in flight.
 //
-// Threads: GetCustomer, the point lookup internal services make all day,
-// is served through gRPC's callback API: it is answered on the thread that
-// received it, without the hand-off to a thread of the synchronous server's
-// pool (at saturation on two cores, 9,100-9,700 calls/s against
-// 6,900-7,600, p99 1.8-1.9 ms against 3.1-3.7 ms). The other calls scan up
-// to thousands of rows and stay on the synchronous server's own threads,
-// where they cannot hold up gRPC's. The synchronous GetCustomer remains for
-// callers in the same process (tests), with the same answer.
-//
 // Concurrency: stateless apart from the store and log pointers; gRPC may call
 // the methods from any number of threads at once.
 //
@@ -82,9 +73,7 @@ struct QueryServiceOptions {
 };
 
 
-class QueryService final
-    : public query::v1::Query::WithCallbackMethod_GetCustomer<
-          query::v1::Query::Service> {
+class QueryService final : public query::v1::Query::Service {
  public:
   // `log` answers GetProgress (how far the store is behind the log).
   // REQUIRES: `log` outlives the service (and the server it is registered
@@ -100,15 +89,9 @@ class QueryService final
   QueryService(const QueryService&) = delete;
   QueryService& operator=(const QueryService&) = delete;
 
-  // In the same process; `context` may be null.
   grpc::Status GetCustomer(grpc::ServerContext* context,
                            const query::v1::GetCustomerRequest* request,
                            query::v1::CustomerView* response) override;
-  // What the server calls.
-  grpc::ServerUnaryReactor* GetCustomer(
-      grpc::CallbackServerContext* context,
-      const query::v1::GetCustomerRequest* request,
-      query::v1::CustomerView* response) override;
 
   grpc::Status TopCustomers(grpc::ServerContext* context,
                             const query::v1::TopCustomersRequest* request,
@@ -149,11 +132,6 @@ class QueryService final
   size_t open_listings() const { return listings_.open_listings(); }
 
  private:
-  // Both GetCustomer()s.
-  grpc::Status AnswerGetCustomer(grpc::ServerContextBase* context,
-                                 const query::v1::GetCustomerRequest& request,
-                                 query::v1::CustomerView* response) const;
-
   const std::shared_ptr<const infra::ActiveStore> stores_;
   infra::EventLog* const log_;  // not owned
   const QueryServiceOptions options_;
