@@ -2,8 +2,8 @@
 //
 // protobuf's JsonStringToMessage resolves the message's type description
 // anew for every call and builds the message through several layers of
-// converters: about 30 µs of CPU for one simulated event on this project's
-// build machines, most of `kehu produce`'s time. ParseJsonFast reads the
+// converters: about 24 µs of CPU for one simulated event on this project's
+// 2-core machine, 82 % of `kehu produce --data`'s time. ParseJsonFast reads the
 // same text in one pass, driven by the message's descriptor, with field
 // names looked up once per message type.
 //
