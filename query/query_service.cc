@@ -405,16 +405,26 @@ absl::Status ListTimeline(const infra::ProjectionStore& store,
   return absl::OkStatus();
 }
 
-// A call whose caller has gone (deadline passed while it waited for a
-// thread, or cancelled) gets no work: under overload the server sheds the
-// calls nobody waits for any more instead of answering them late.
-bool Abandoned(grpc::ServerContext* context) {
-  return context != nullptr && context->IsCancelled();
+// A call whose caller has gone (deadline passed while it waited, or
+// cancelled) gets no work: under overload the server sheds the calls nobody
+// waits for any more instead of answering them late.
+bool Abandoned(grpc::CallbackServerContext* context) {
+  return context->IsCancelled();
 }
 
 grpc::Status AbandonedStatus() {
   return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                       "the caller's deadline passed before the call started");
+}
+
+// Finishes the call with answer()'s status, computed on this thread.
+template <typename Answer>
+grpc::ServerUnaryReactor* Inline(grpc::CallbackServerContext* context,
+                                 Answer answer) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(Abandoned(context) ? AbandonedStatus()
+                                     : infra::ToGrpcStatus(answer()));
+  return reactor;
 }
 
 }  // namespace
@@ -424,79 +434,122 @@ QueryService::QueryService(std::shared_ptr<const infra::ActiveStore> stores,
     : stores_(std::move(stores)),
       log_(log),
       options_(std::move(options)),
-      listings_(stores_, options_.listing, options_.clock) {}
+      listings_(stores_, options_.listing, options_.clock),
+      workers_(options_.worker_threads, options_.max_queued_calls) {}
 
-grpc::Status QueryService::GetCustomer(
-    grpc::ServerContext* context, const query::v1::GetCustomerRequest* request,
+template <typename Answer>
+grpc::ServerUnaryReactor* QueryService::OnWorker(
+    grpc::CallbackServerContext* context, Answer answer) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const bool queued = workers_.TrySchedule(
+      [context, reactor, answer = std::move(answer)]() mutable {
+        reactor->Finish(Abandoned(context) ? AbandonedStatus()
+                                           : infra::ToGrpcStatus(answer()));
+      });
+  if (!queued) {
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("server busy: ", options_.max_queued_calls,
+                     " calls wait already; retry later")));
+  }
+  return reactor;
+}
+
+grpc::Status QueryService::ViewCustomer(
+    const query::v1::GetCustomerRequest& request,
+    query::v1::CustomerView* response) const {
+  return infra::ToGrpcStatus(
+      GetCustomerView(*stores_->Get(), options_, request, response));
+}
+
+grpc::ServerUnaryReactor* QueryService::GetCustomer(
+    grpc::CallbackServerContext* context,
+    const query::v1::GetCustomerRequest* request,
     query::v1::CustomerView* response) {
-  if (Abandoned(context)) return AbandonedStatus();
-  return infra::ToGrpcStatus(
-      GetCustomerView(*stores_->Get(), options_, *request, response));
+  auto answer = [this, request, response] {
+    return GetCustomerView(*stores_->Get(), options_, *request, response);
+  };
+  // Without as_of: one row, answered here. With one: possibly a replay of
+  // the customer's timeline.
+  return request->has_as_of() ? OnWorker(context, answer)
+                              : Inline(context, answer);
 }
 
-grpc::Status QueryService::TopCustomers(
-    grpc::ServerContext* context, const query::v1::TopCustomersRequest* request,
+grpc::ServerUnaryReactor* QueryService::TopCustomers(
+    grpc::CallbackServerContext* context,
+    const query::v1::TopCustomersRequest* request,
     query::v1::TopCustomersResponse* response) {
-  if (Abandoned(context)) return AbandonedStatus();
-  return infra::ToGrpcStatus(
-      ListTopCustomers(*stores_->Get(), options_, *request, response));
+  return OnWorker(context, [this, request, response] {
+    return ListTopCustomers(*stores_->Get(), options_, *request, response);
+  });
 }
 
-grpc::Status QueryService::GetProgress(
-    grpc::ServerContext* context, const query::v1::GetProgressRequest* request,
+grpc::ServerUnaryReactor* QueryService::GetProgress(
+    grpc::CallbackServerContext* context,
+    const query::v1::GetProgressRequest* /*request*/,
     query::v1::GetProgressResponse* response) {
-  if (Abandoned(context)) return AbandonedStatus();
-  return infra::ToGrpcStatus(ReportProgress(*stores_->Get(), *log_, response));
+  // On a worker: the Kafka log asks the brokers for its end offsets.
+  return OnWorker(context, [this, response] {
+    return ReportProgress(*stores_->Get(), *log_, response);
+  });
 }
 
-grpc::Status QueryService::ListDeadLetters(
-    grpc::ServerContext* context,
+grpc::ServerUnaryReactor* QueryService::ListDeadLetters(
+    grpc::CallbackServerContext* context,
     const query::v1::ListDeadLettersRequest* request,
     query::v1::ListDeadLettersResponse* response) {
-  if (Abandoned(context)) return AbandonedStatus();
-  return infra::ToGrpcStatus(ListDeadLetterPage(*stores_->Get(), *request, response));
+  return OnWorker(context, [this, request, response] {
+    return ListDeadLetterPage(*stores_->Get(), *request, response);
+  });
 }
 
-grpc::Status QueryService::ListCustomers(
-    grpc::ServerContext* context,
+grpc::ServerUnaryReactor* QueryService::ListCustomers(
+    grpc::CallbackServerContext* context,
     const query::v1::ListCustomersRequest* request,
     query::v1::ListCustomersResponse* response) {
-  if (Abandoned(context)) return AbandonedStatus();
-  return infra::ToGrpcStatus(listings_.List(
-      *request, response, [context] { return context->IsCancelled(); }));
+  return OnWorker(context, [this, context, request, response] {
+    return listings_.List(*request, response,
+                          [context] { return context->IsCancelled(); });
+  });
 }
 
-grpc::Status QueryService::SegmentSummary(
-    grpc::ServerContext* context,
+grpc::ServerUnaryReactor* QueryService::SegmentSummary(
+    grpc::CallbackServerContext* context,
     const query::v1::SegmentSummaryRequest* request,
     query::v1::SegmentSummaryResponse* response) {
-  if (Abandoned(context)) return AbandonedStatus();
-  return infra::ToGrpcStatus(
-      SummarizeSegments(*stores_->Get(), options_.clock(), *request, response));
+  return OnWorker(context, [this, request, response] {
+    return SummarizeSegments(*stores_->Get(), options_.clock(), *request,
+                             response);
+  });
 }
 
-grpc::Status QueryService::Timeline(grpc::ServerContext* context,
-                                    const query::v1::TimelineRequest* request,
-                                    query::v1::TimelineResponse* response) {
-  if (Abandoned(context)) return AbandonedStatus();
-  return infra::ToGrpcStatus(ListTimeline(*stores_->Get(), *request, response));
+grpc::ServerUnaryReactor* QueryService::Timeline(
+    grpc::CallbackServerContext* context,
+    const query::v1::TimelineRequest* request,
+    query::v1::TimelineResponse* response) {
+  return OnWorker(context, [this, request, response] {
+    return ListTimeline(*stores_->Get(), *request, response);
+  });
 }
 
-grpc::Status QueryService::SatisfactionReport(
-    grpc::ServerContext* context,
+grpc::ServerUnaryReactor* QueryService::SatisfactionReport(
+    grpc::CallbackServerContext* context,
     const query::v1::SatisfactionReportRequest* request,
     query::v1::SatisfactionReportResponse* response) {
-  if (Abandoned(context)) return AbandonedStatus();
-  return infra::ToGrpcStatus(ReportSatisfaction(
-      *stores_->Get(), options_.clock(), options_.analytics, *request, response));
+  return OnWorker(context, [this, request, response] {
+    return ReportSatisfaction(*stores_->Get(), options_.clock(),
+                              options_.analytics, *request, response);
+  });
 }
 
-grpc::Status QueryService::Explain(grpc::ServerContext* context,
-                                   const query::v1::ExplainRequest* request,
-                                   query::v1::ExplainResponse* response) {
-  if (Abandoned(context)) return AbandonedStatus();
-  return infra::ToGrpcStatus(
-      ExplainClassification(*stores_->Get(), options_, *request, response));
+grpc::ServerUnaryReactor* QueryService::Explain(
+    grpc::CallbackServerContext* context,
+    const query::v1::ExplainRequest* request,
+    query::v1::ExplainResponse* response) {
+  return OnWorker(context, [this, request, response] {
+    return ExplainClassification(*stores_->Get(), options_, *request,
+                                 response);
+  });
 }
 
 }  // namespace kehu::query

@@ -149,7 +149,7 @@ TEST(PopulationSnapshotTest, AsOfReadsUseTheSnapshotOfTheirTime) {
     request.set_customer_id("C1");
     request.mutable_as_of()->set_seconds(absl::ToUnixSeconds(Day(45)));
     query::v1::CustomerView expected;
-    ASSERT_TRUE(from_snapshot.GetCustomer(nullptr, &request, &expected).ok());
+    ASSERT_TRUE(from_snapshot.ViewCustomer(request, &expected).ok());
     query::v1::CustomerView actual = feb;
     actual.mutable_segments()->clear_population_snapshot();
     EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(expected,

@@ -52,7 +52,7 @@ grpc::Status Get(QueryService& service, const std::string& id, absl::Time as_of,
   query::v1::GetCustomerRequest request;
   request.set_customer_id(id);
   request.mutable_as_of()->set_seconds(absl::ToUnixSeconds(as_of));
-  return service.GetCustomer(nullptr, &request, view);
+  return service.ViewCustomer(request, view);
 }
 
 TEST(AsOfTest, AsOfReadEqualsAReplayCutAtThatTimeForEveryCustomer) {

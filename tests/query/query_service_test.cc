@@ -1,10 +1,15 @@
 #include "query/query_service.h"
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -48,7 +53,15 @@ class QueryServiceTest : public ::testing::Test {
     log_options.partitions = 2;
     ASSERT_OK_AND_ASSIGN(
         log_, infra::EmbeddedLog::Open(dir_.Sub("log"), log_options));
-    service_ = std::make_unique<QueryService>(store_.get(), log_.get());
+    Serve(QueryServiceOptions());
+  }
+
+  // (Re)starts the server with a service of these options.
+  void Serve(QueryServiceOptions options) {
+    if (server_ != nullptr) server_->Shutdown();
+    server_.reset();
+    service_ = std::make_unique<QueryService>(store_.get(), log_.get(),
+                                              std::move(options));
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
@@ -380,25 +393,96 @@ TEST_F(QueryServiceTest, AsOfDefaultsToTheServersClockAndMayNotLieInTheFuture) {
   options.clock = [now] { return now; };
   QueryService service(store_.get(), log_.get(), options);
 
-  grpc::ServerContext context;
   query::v1::GetCustomerRequest request;
   request.set_customer_id("C42");
   query::v1::CustomerView view;
-  ASSERT_TRUE(service.GetCustomer(&context, &request, &view).ok());
+  ASSERT_TRUE(service.ViewCustomer(request, &view).ok());
   EXPECT_EQ(view.as_of().seconds(), 1767225600);
   EXPECT_EQ(view.currency(), "GBP");
 
   // Within the allowed skew: fine; beyond it: INVALID_ARGUMENT naming as_of.
   request.mutable_as_of()->set_seconds(1767225600 + 60);
-  EXPECT_TRUE(service.GetCustomer(&context, &request, &view).ok());
+  EXPECT_TRUE(service.ViewCustomer(request, &view).ok());
   request.mutable_as_of()->set_seconds(1767225600 + 3600);
-  grpc::Status s = service.GetCustomer(&context, &request, &view);
+  grpc::Status s = service.ViewCustomer(request, &view);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), StartsWith("as_of:"));
   // A past as_of is answered at that time.
   request.mutable_as_of()->set_seconds(1735689600);
-  ASSERT_TRUE(service.GetCustomer(&context, &request, &view).ok());
+  ASSERT_TRUE(service.ViewCustomer(request, &view).ok());
   EXPECT_EQ(view.as_of().seconds(), 1735689600);
+}
+
+
+TEST_F(QueryServiceTest, LookupsAreAnsweredWhileScansWaitAndAFullQueueIsRefused) {
+  Write({{"C42", 1200, 300, 2}});
+  // The first call to read the clock (the first SegmentSummary, on the
+  // only worker) holds that worker until released.
+  absl::Notification holding, release;
+  std::atomic<int> reads{0};
+  QueryServiceOptions options;
+  options.clock = [&] {
+    if (reads.fetch_add(1) == 0) {
+      holding.Notify();
+      release.WaitForNotification();
+    }
+    return absl::FromUnixSeconds(1767225600);
+  };
+  options.worker_threads = 1;
+  options.max_queued_calls = 1;
+  Serve(std::move(options));
+
+  query::v1::SegmentSummaryRequest summary;
+  summary.set_dimension(query::v1::DIMENSION_PYRAMID_TIER);
+  grpc::ClientContext first_context, second_context;
+  query::v1::SegmentSummaryResponse first, second;
+  absl::Notification first_done, second_done;
+  grpc::Status first_status, second_status;
+  stub_->async()->SegmentSummary(&first_context, &summary, &first,
+                                 [&](grpc::Status s) {
+                                   first_status = std::move(s);
+                                   first_done.Notify();
+                                 });
+  holding.WaitForNotification();
+  stub_->async()->SegmentSummary(&second_context, &summary, &second,
+                                 [&](grpc::Status s) {
+                                   second_status = std::move(s);
+                                   second_done.Notify();
+                                 });
+  // The second waits in the queue, which is then full.
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (service_->queued_calls() < 1 && absl::Now() < give_up) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(service_->queued_calls(), 1u);
+
+  // A point lookup does not wait for the busy worker.
+  {
+    grpc::ClientContext context;
+    // Were it queued behind the held worker, it would fail here, not hang.
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(30));
+    query::v1::GetCustomerRequest request;
+    request.set_customer_id("C42");
+    query::v1::CustomerView view;
+    grpc::Status s = stub_->GetCustomer(&context, request, &view);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(view.customer_id(), "C42");
+  }
+  // A third scan finds the queue full and is refused at once.
+  {
+    grpc::ClientContext context;
+    query::v1::SegmentSummaryResponse third;
+    grpc::Status s = stub_->SegmentSummary(&context, summary, &third);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_THAT(s.error_message(), HasSubstr("server busy"));
+  }
+
+  release.Notify();
+  first_done.WaitForNotification();
+  second_done.WaitForNotification();
+  EXPECT_TRUE(first_status.ok()) << first_status.error_message();
+  EXPECT_TRUE(second_status.ok()) << second_status.error_message();
 }
 
 }  // namespace
