@@ -10,14 +10,17 @@
 
 namespace kehu::query {
 
+bool RowAnswersAsOf(const store::v1::CustomerState& current,
+                    absl::Time as_of) {
+  // Stored times are whole microseconds (rounded down): strictly earlier
+  // than as_of's microsecond means at or before as_of.
+  return current.last_interaction_at_us() < absl::ToUnixMicros(as_of);
+}
+
 absl::StatusOr<std::optional<store::v1::CustomerState>> CustomerStateAsOf(
     const infra::ProjectionStore& store,
     const store::v1::CustomerState& current, absl::Time as_of) {
-  // Stored times are whole microseconds (rounded down): strictly earlier
-  // than as_of's microsecond means at or before as_of.
-  if (current.last_interaction_at_us() < absl::ToUnixMicros(as_of)) {
-    return current;
-  }
+  if (RowAnswersAsOf(current, as_of)) return current;
 
   const std::string prefix =
       infra::schema::TimelinePrefix(current.customer_id());

@@ -26,6 +26,11 @@
 
 namespace kehu::query {
 
+// Whether `current`, a customer's stored row, is already the customer as
+// of `as_of`: every event of theirs occurred at or before it, so
+// CustomerStateAsOf() returns the row without reading the timeline.
+bool RowAnswersAsOf(const store::v1::CustomerState& current, absl::Time as_of);
+
 // The state of the customer whose current row is `current`, as of
 // `as_of`; nullopt when none of their events had occurred by then.
 // DATA_LOSS when a timeline row does not parse.

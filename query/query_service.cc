@@ -85,25 +85,30 @@ struct CustomerAt {
   std::string snapshot;
 };
 
-// What the customer's own events said at `as_of` (customer_history.h), and
-// the population measured last at or before as_of: the store's last fit,
-// unless it is later and a snapshot (population_history.h) is not.
-// NOT_FOUND for an unknown customer, or one without events by as_of.
-absl::StatusOr<CustomerAt> ReadCustomerAt(const infra::ProjectionStore& store,
-                                          const QueryServiceOptions& options,
-                                          const std::string& customer_id,
-                                          absl::Time as_of) {
+// The customer's stored row; NOT_FOUND for an unknown customer.
+absl::StatusOr<store::v1::CustomerState> ReadCurrent(
+    const infra::ProjectionStore& store, const std::string& customer_id) {
   KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::CustomerState> current,
                         store.GetCustomer(customer_id));
   if (!current.has_value()) {
     return absl::NotFoundError(
         absl::StrCat("customer ", customer_id, " not found"));
   }
+  return *std::move(current);
+}
+
+// What the customer's own events said at `as_of` (customer_history.h), and
+// the population measured last at or before as_of: the store's last fit,
+// unless it is later and a snapshot (population_history.h) is not.
+// NOT_FOUND for a customer without events by as_of.
+absl::StatusOr<CustomerAt> CustomerAtTime(
+    const infra::ProjectionStore& store, const QueryServiceOptions& options,
+    const store::v1::CustomerState& current, absl::Time as_of) {
   KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::CustomerState> state,
-                        CustomerStateAsOf(store, *current, as_of));
+                        CustomerStateAsOf(store, current, as_of));
   if (!state.has_value()) {
     return absl::NotFoundError(absl::StrCat(
-        "customer ", customer_id, " had no events at or before ",
+        "customer ", current.customer_id(), " had no events at or before ",
         absl::FormatTime(absl::RFC3339_full, as_of, absl::UTCTimeZone()),
         " (as_of)"));
   }
@@ -121,19 +126,37 @@ absl::StatusOr<CustomerAt> ReadCustomerAt(const infra::ProjectionStore& store,
   return at;
 }
 
-absl::Status GetCustomerView(const infra::ProjectionStore& store,
-                             const QueryServiceOptions& options,
-                             const query::v1::GetCustomerRequest& request,
-                             query::v1::CustomerView* response) {
+// A GetCustomer request checked, with the customer's stored row read from
+// the store it is answered from.
+struct CustomerLookup {
+  std::shared_ptr<const infra::ProjectionStore> store;
+  absl::Time as_of;
+  store::v1::CustomerState current;
+};
+
+absl::StatusOr<CustomerLookup> LookUpCustomer(
+    std::shared_ptr<const infra::ProjectionStore> store,
+    const QueryServiceOptions& options,
+    const query::v1::GetCustomerRequest& request) {
   KEHU_RETURN_IF_ERROR(CheckCustomerId(request.customer_id()));
   KEHU_ASSIGN_OR_RETURN(
       absl::Time as_of,
       infra::ReferenceTime(request.as_of(), request.has_as_of(),
                            options.clock(), options.max_clock_skew));
-  KEHU_ASSIGN_OR_RETURN(
-      CustomerAt at,
-      ReadCustomerAt(store, options, request.customer_id(), as_of));
-  *response = FullView(at.state, as_of, store, *at.population, options);
+  KEHU_ASSIGN_OR_RETURN(store::v1::CustomerState current,
+                        ReadCurrent(*store, request.customer_id()));
+  return CustomerLookup{std::move(store), as_of, std::move(current)};
+}
+
+// The view GetCustomer answers for a looked-up customer.
+absl::Status ViewAt(const CustomerLookup& lookup,
+                    const QueryServiceOptions& options,
+                    query::v1::CustomerView* response) {
+  KEHU_ASSIGN_OR_RETURN(CustomerAt at,
+                        CustomerAtTime(*lookup.store, options, lookup.current,
+                                       lookup.as_of));
+  *response =
+      FullView(at.state, lookup.as_of, *lookup.store, *at.population, options);
   response->mutable_segments()->set_population_snapshot(at.snapshot);
   return absl::OkStatus();
 }
@@ -151,9 +174,10 @@ absl::Status ExplainClassification(const infra::ProjectionStore& store,
       infra::ReferenceTime(request.as_of(), request.has_as_of(),
                            options.clock(), options.max_clock_skew));
   // The customer and population GetCustomer at the same as_of uses.
-  KEHU_ASSIGN_OR_RETURN(
-      CustomerAt at,
-      ReadCustomerAt(store, options, request.customer_id(), as_of));
+  KEHU_ASSIGN_OR_RETURN(store::v1::CustomerState current,
+                        ReadCurrent(store, request.customer_id()));
+  KEHU_ASSIGN_OR_RETURN(CustomerAt at,
+                        CustomerAtTime(store, options, current, as_of));
   KEHU_RETURN_IF_ERROR(ExplainCustomer(store, at.state, *at.population, as_of,
                                        options.analytics, request, response));
   response->set_population_snapshot(at.snapshot);
@@ -417,13 +441,11 @@ grpc::Status AbandonedStatus() {
                       "the caller's deadline passed before the call started");
 }
 
-// Finishes the call with answer()'s status, computed on this thread.
-template <typename Answer>
-grpc::ServerUnaryReactor* Inline(grpc::CallbackServerContext* context,
-                                 Answer answer) {
+// Finishes the call with `status`, on this thread.
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
+                                 const grpc::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(Abandoned(context) ? AbandonedStatus()
-                                     : infra::ToGrpcStatus(answer()));
+  reactor->Finish(status);
   return reactor;
 }
 
@@ -458,21 +480,31 @@ grpc::ServerUnaryReactor* QueryService::OnWorker(
 grpc::Status QueryService::ViewCustomer(
     const query::v1::GetCustomerRequest& request,
     query::v1::CustomerView* response) const {
-  return infra::ToGrpcStatus(
-      GetCustomerView(*stores_->Get(), options_, request, response));
+  absl::StatusOr<CustomerLookup> lookup =
+      LookUpCustomer(stores_->Get(), options_, request);
+  return infra::ToGrpcStatus(lookup.ok() ? ViewAt(*lookup, options_, response)
+                                         : lookup.status());
 }
 
 grpc::ServerUnaryReactor* QueryService::GetCustomer(
     grpc::CallbackServerContext* context,
     const query::v1::GetCustomerRequest* request,
     query::v1::CustomerView* response) {
-  auto answer = [this, request, response] {
-    return GetCustomerView(*stores_->Get(), options_, *request, response);
-  };
-  // Without as_of: one row, answered here. With one: possibly a replay of
-  // the customer's timeline.
-  return request->has_as_of() ? OnWorker(context, answer)
-                              : Inline(context, answer);
+  if (Abandoned(context)) return Finish(context, AbandonedStatus());
+  absl::StatusOr<CustomerLookup> lookup =
+      LookUpCustomer(stores_->Get(), options_, *request);
+  if (lookup.ok() && !RowAnswersAsOf(lookup->current, lookup->as_of)) {
+    // An as_of before the customer's last event: their timeline is
+    // replayed, which can take a while, so on a worker.
+    return OnWorker(context,
+                    [this, lookup = *std::move(lookup), response] {
+                      return ViewAt(lookup, options_, response);
+                    });
+  }
+  // The stored row is the answer: evaluated here.
+  return Finish(context, infra::ToGrpcStatus(
+                             lookup.ok() ? ViewAt(*lookup, options_, response)
+                                         : lookup.status()));
 }
 
 grpc::ServerUnaryReactor* QueryService::TopCustomers(

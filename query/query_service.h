@@ -33,19 +33,21 @@
 // the call starts (infra/active_store.h), so a blue-green switch of
 // stores changes what later calls read and fails none in flight.
 //
-// Threads: the service uses gRPC's callback API. GetCustomer without an
-// as_of, the point lookup internal services make all day (a RocksDB read
-// of about 40 µs), is answered on the gRPC thread that received it: the
-// synchronous server's hand-off of every call to a thread of its pool cost
-// more than the lookup, and under overload that server started a thread
-// per waiting call (10,000 calls/s offered for 7 s grew serve from 22 to
-// 4,853 threads). Every other call may read thousands of rows (or, with
-// an as_of, replay a timeline) and runs on the service's own WorkerPool
-// (infra/worker_pool.h) so as never to hold up gRPC's threads; when
-// `max_queued_calls` calls already wait for it, a call is refused at once
-// with RESOURCE_EXHAUSTED. A call whose caller has gone by the time it
-// would start (deadline passed, cancelled) gets DEADLINE_EXCEEDED and no
-// work.
+// Threads: the service uses gRPC's callback API. GetCustomer, the point
+// lookup internal services make all day, is answered on the gRPC thread
+// that received it whenever the stored row is the answer (no as_of, or
+// one after the customer's last event): one RocksDB read and an
+// evaluation of some tens of µs. The synchronous server's hand-off of
+// every call to a thread of its pool cost more than that, and under
+// overload it started a thread per waiting call (10,000 calls/s offered
+// for 7 s grew serve from 22 to 4,853 threads). Every other call may read
+// thousands of rows (GetCustomer with an earlier as_of replays the
+// customer's timeline) and runs on the service's own WorkerPool
+// (infra/worker_pool.h), never holding up gRPC's threads; when
+// `max_queued_calls` calls already wait for a worker, a call is refused at
+// once with RESOURCE_EXHAUSTED. A call whose caller has gone by the time
+// it would start (deadline passed, cancelled) gets DEADLINE_EXCEEDED and
+// no work.
 //
 // Concurrency: stateless apart from the store and log pointers and the
 // listings; gRPC may call the methods from any number of threads at once.

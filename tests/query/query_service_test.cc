@@ -456,14 +456,16 @@ TEST_F(QueryServiceTest, LookupsAreAnsweredWhileScansWaitAndAFullQueueIsRefused)
   }
   ASSERT_EQ(service_->queued_calls(), 1u);
 
-  // A point lookup does not wait for the busy worker.
-  {
+  // A point lookup does not wait for the busy worker, with or without an
+  // as_of (C42's row is the answer at both).
+  for (bool with_as_of : {false, true}) {
     grpc::ClientContext context;
     // Were it queued behind the held worker, it would fail here, not hang.
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(30));
     query::v1::GetCustomerRequest request;
     request.set_customer_id("C42");
+    if (with_as_of) request.mutable_as_of()->set_seconds(1767225600 - 3600);
     query::v1::CustomerView view;
     grpc::Status s = stub_->GetCustomer(&context, request, &view);
     ASSERT_TRUE(s.ok()) << s.error_message();
