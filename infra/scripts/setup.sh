@@ -12,6 +12,7 @@ packages=(
   librdkafka-dev
   libcli11-dev
   libssl-dev        # SHA-256 of `kehu digest`
+  libjemalloc-dev   # the executables' malloc
   libgtest-dev libgmock-dev
   # Google Benchmark, for the micro benchmarks (-DKEHU_BUILD_BENCHMARKS=ON)
   libbenchmark-dev
