@@ -92,10 +92,14 @@ double GaussSeries(double a, double b, double c, double z) {
     if (term == 0) return sum;  // a terminating series, or underflow
     const double m = dn + 1;  // the next ratio's index
     if (a + m <= 0 || b + m <= 0 || c + m <= 0) continue;
-    const double ratio = std::abs(z) * std::max(1.0, (a + m) / (c + m)) *
-                         std::max(1.0, (b + m) / (m + 1));
-    if (ratio < 1 && std::abs(term) * ratio / (1 - ratio) <=
-                         kSeriesTolerance * std::abs(sum)) {
+    // max(1, p / q) for q > 0, dividing only when p > q: this loop runs
+    // for every slice of every current value, and divisions are its cost.
+    const double ratio =
+        std::abs(z) * (a > c ? (a + m) / (c + m) : 1.0) *
+        (b > 1 ? (b + m) / (m + 1) : 1.0);
+    // |term| * R / (1 - R) <= tolerance * |sum|, with 1 - R > 0.
+    if (ratio < 1 && std::abs(term) * ratio <=
+                         kSeriesTolerance * std::abs(sum) * (1 - ratio)) {
       return sum;
     }
   }
