@@ -9,6 +9,7 @@
 #include "infra/status_macros.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/memtablerep.h"
 #include "rocksdb/merge_operator.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
@@ -60,7 +61,7 @@ class CustomerIdPrefix final : public rocksdb::SliceTransform {
 // OpenReadOnly() need (the segments family cannot be read without its
 // merge operator).
 std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(
-    size_t block_cache_bytes) {
+    size_t block_cache_bytes, bool bulk_load = false) {
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(block_cache_bytes);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -81,8 +82,11 @@ std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(
       family_options.memtable_prefix_bloom_size_ratio = 0.02;
       family_options.memtable_whole_key_filtering = true;
     }
-    if (static_cast<Family>(i) == Family::kTimeline ||
-        static_cast<Family>(i) == Family::kDedup) {
+    if (bulk_load && static_cast<Family>(i) == Family::kTimeline) {
+      family_options.memtable_factory =
+          std::make_shared<rocksdb::VectorRepFactory>();
+    } else if (static_cast<Family>(i) == Family::kTimeline ||
+               static_cast<Family>(i) == Family::kDedup) {
       // A customer's next timeline and dedup rows go next to their last
       // ones: the memtable keeps, per customer, where it inserted last and
       // starts there instead of at the top of its skip list.
@@ -220,8 +224,9 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   db_options.max_background_jobs = 2;
   db_options.db_write_buffer_size = options.memtable_bytes;
 
+  if (options.bulk_load) db_options.allow_concurrent_memtable_write = false;
   const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors =
-      FamilyDescriptors(options.block_cache_bytes);
+      FamilyDescriptors(options.block_cache_bytes, options.bulk_load);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
@@ -234,7 +239,7 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   // handles[0] is the default family, which kehu does not use.
   store->families_.assign(handles.begin() + 1, handles.end());
   raw->DestroyColumnFamilyHandle(handles[0]).PermitUncheckedError();
-  store->write_options_.disableWAL = !options.write_ahead_log;
+  store->write_options_.disableWAL = options.bulk_load;
 
   // The meta rows pin what the store was built with.
   rocksdb::ColumnFamilyHandle* meta = store->family(Family::kMeta);

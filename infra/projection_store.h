@@ -44,11 +44,19 @@ struct ProjectionStoreOptions {
   // it, RocksDB flushes the largest. 0: only each family's own bound
   // (64 MB, two memtables).
   size_t memtable_bytes = size_t{256} << 20;
-  // false: Write() skips RocksDB's write-ahead log. For bulk loads into a
-  // fresh store (a replay, projections/replay.h), which is rebuilt from the
-  // log after a crash rather than recovered: a crash loses every write not
-  // yet flushed to table files. Flush() makes what was written durable.
-  bool write_ahead_log = true;
+  // A bulk load into a fresh store (a replay, projections/replay.h), which
+  // is rebuilt from the log after a crash rather than recovered:
+  // - Write() skips RocksDB's write-ahead log: a crash loses every write
+  //   not yet flushed to table files; Flush() makes what was written
+  //   durable.
+  // - The timeline family's memtable is a plain vector, appended to and
+  //   sorted once when flushed, instead of a skip list searched at every
+  //   insert: nothing reads the timeline during the load. (Reading it from
+  //   a memtable would sort a copy each time.) Memtable writes of
+  //   concurrent batches are then applied one after another, which a
+  //   vector needs. A replay of 1,000,233 events went from 167-189k to
+  //   214-266k events/s (3 runs).
+  bool bulk_load = false;
 };
 
 class ProjectionStore {

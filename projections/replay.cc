@@ -242,9 +242,9 @@ absl::StatusOr<ReplayResult> ReplayEmbeddedLog(
   KEHU_RETURN_IF_ERROR(log.status());
   // A fresh store is rebuilt, not recovered, after a crash: no
   // write-ahead log (Replay() flushes the memtables before it unmarks the
-  // store).
+  // store), and a timeline memtable for appending.
   infra::ProjectionStoreOptions bulk = store_options;
-  bulk.write_ahead_log = false;
+  bulk.bulk_load = true;
   KEHU_ASSIGN_OR_RETURN(std::unique_ptr<infra::ProjectionStore> store,
                         infra::ProjectionStore::Open(store_dir, bulk));
   return Replay(log->get(), store.get(), options);
