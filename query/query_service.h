@@ -58,7 +58,9 @@
 #ifndef KEHU_QUERY_QUERY_SERVICE_H_
 #define KEHU_QUERY_QUERY_SERVICE_H_
 
+#include <algorithm>
 #include <functional>
+#include <thread>
 
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
@@ -87,9 +89,11 @@ struct QueryServiceOptions {
   // Populations of past business-time boundaries, for GetCustomer with a
   // past as_of; null: every view is placed in the store's last fit.
   std::shared_ptr<const PopulationHistory> history;
-  // Threads that answer the calls which scan (see Threads above), and how
-  // many calls may wait for one before further calls are refused.
-  int worker_threads = 2;
+  // Threads that answer the calls which scan (see Threads above): one per
+  // core, at least two; and how many calls may wait for one before
+  // further calls are refused.
+  int worker_threads =
+      std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   size_t max_queued_calls = 256;
 };
 
