@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "infra/check.h"
@@ -71,7 +73,8 @@ SignedLogGamma LogGamma(double v) {
   return {std::lgamma(v), sign};
 }
 
-// Sums the Gauss series of 2F1(a, b; c; z) for |z| < 1.
+// The Gauss series of 2F1(a, b; c; z) for one (a, b, c), summed at any
+// |z| < 1.
 //
 // Stopping rule: the ratio of term m+1 to term m is
 //   z * (a+m)/(c+m) * (b+m)/(m+1),
@@ -82,29 +85,71 @@ SignedLogGamma LogGamma(double v) {
 // holds from the first term, whatever the size of the parameters (fitted
 // models can have a and c near 10^5 and more, where waiting for the terms to
 // "settle" would take that many terms for every call).
-double GaussSeries(double a, double b, double c, double z) {
-  double term = 1;
-  double sum = 1;
-  for (int64_t n = 0; n < kMaxSeriesTerms; ++n) {
-    const double dn = static_cast<double>(n);
-    term *= (a + dn) * (b + dn) / ((c + dn) * (dn + 1)) * z;
-    sum += term;
-    if (term == 0) return sum;  // a terminating series, or underflow
-    const double m = dn + 1;  // the next ratio's index
-    if (a + m <= 0 || b + m <= 0 || c + m <= 0) continue;
-    // max(1, p / q) for q > 0, dividing only when p > q: this loop runs
-    // for every slice of every current value, and divisions are its cost.
-    const double ratio =
-        std::abs(z) * (a > c ? (a + m) / (c + m) : 1.0) *
-        (b > 1 ? (b + m) / (m + 1) : 1.0);
-    // |term| * R / (1 - R) <= tolerance * |sum|, with 1 - R > 0.
-    if (ratio < 1 && std::abs(term) * ratio <=
-                         kSeriesTolerance * std::abs(sum) * (1 - ratio)) {
-      return sum;
-    }
+//
+// The terms' ratios without z and the two factors of the bound are computed
+// once, as far as a sum has needed them, and kept: a current value sums the
+// series of one (a, b, c) at the 52 z of its weekly slices, and the
+// divisions were most of that. A sum is the same, to the bit, as summing
+// afresh.
+class GaussSeries {
+ public:
+  GaussSeries(double a, double b, double c) : a_(a), b_(b), c_(c) {}
+
+  bool Of(double a, double b, double c) const {
+    return a == a_ && b == b_ && c == c_;
   }
-  return kNaN;
-}
+
+  double Sum(double z) {
+    double term = 1;
+    double sum = 1;
+    for (size_t n = 0; n < static_cast<size_t>(kMaxSeriesTerms); ++n) {
+      if (n == ratio_.size()) Extend();
+      term *= ratio_[n] * z;
+      sum += term;
+      if (term == 0) return sum;  // a terminating series, or underflow
+      if (!bounded_[n]) continue;
+      const double ratio = std::abs(z) * over_c_[n] * over_m_[n];
+      // |term| * R / (1 - R) <= tolerance * |sum|, with 1 - R > 0.
+      if (ratio < 1 && std::abs(term) * ratio <=
+                           kSeriesTolerance * std::abs(sum) * (1 - ratio)) {
+        return sum;
+      }
+    }
+    return kNaN;
+  }
+
+ private:
+  // Appends what term n + 1 needs.
+  void Extend() {
+    const double dn = static_cast<double>(ratio_.size());
+    ratio_.push_back((a_ + dn) * (b_ + dn) / ((c_ + dn) * (dn + 1)));
+    const double m = dn + 1;  // the next ratio's index
+    bounded_.push_back(a_ + m > 0 && b_ + m > 0 && c_ + m > 0);
+    // max(1, p / q) for q > 0, dividing only when p > q.
+    over_c_.push_back(a_ > c_ ? (a_ + m) / (c_ + m) : 1.0);
+    over_m_.push_back(b_ > 1 ? (b_ + m) / (m + 1) : 1.0);
+  }
+
+  double a_, b_, c_;
+  std::vector<double> ratio_;  // (a+n)(b+n) / ((c+n)(n+1))
+  std::vector<bool> bounded_;  // the tail bound holds from term n + 1
+  std::vector<double> over_c_;  // max(1, (a+m)/(c+m)), m = n + 1
+  std::vector<double> over_m_;  // max(1, (b+m)/(m+1))
+};
+
+// The Gauss series already summed for one caller, by their parameters.
+class SeriesCache {
+ public:
+  GaussSeries& Of(double a, double b, double c) {
+    for (GaussSeries& series : series_) {
+      if (series.Of(a, b, c)) return series;
+    }
+    return series_.emplace_back(a, b, c);
+  }
+
+ private:
+  std::deque<GaussSeries> series_;  // references stay valid as it grows
+};
 
 // Evaluates at offset d (|d| < h) from a removable singularity a smooth
 // function known through `f`, which is accurate only away from it: cubic
@@ -135,7 +180,8 @@ double Coefficient(int sign, double log_abs) {
 //   Gamma(c) Gamma(m) / (Gamma(c-a) Gamma(c-b)) 2F1(a, b; 1-m; 1-z)
 //   + (1-z)^m Gamma(c) Gamma(-m) / (Gamma(a) Gamma(b)) 2F1(c-a, c-b; 1+m; 1-z)
 // with m = c - a - b.
-double ConnectionFormula(double a, double b, double c, double z) {
+double ConnectionFormula(double a, double b, double c, double z,
+                         SeriesCache& cache) {
   const double m = c - a - b;
   const double w = 1 - z;
   const SignedLogGamma gc = LogGamma(c);
@@ -152,15 +198,37 @@ double ConnectionFormula(double a, double b, double c, double z) {
     const double k1 =
         Coefficient(gc.sign * gm.sign * gca.sign * gcb.sign,
                     gc.log_abs + gm.log_abs - gca.log_abs - gcb.log_abs);
-    result += k1 * GaussSeries(a, b, 1 - m, w);
+    result += k1 * cache.Of(a, b, 1 - m).Sum(w);
   }
   if (ga.sign != 0 && gb.sign != 0) {
     const double k2 = Coefficient(gc.sign * gminus_m.sign * ga.sign * gb.sign,
                                   gc.log_abs + gminus_m.log_abs - ga.log_abs -
                                       gb.log_abs + m * std::log(w));
-    result += k2 * GaussSeries(c - a, c - b, 1 + m, w);
+    result += k2 * cache.Of(c - a, c - b, 1 + m).Sum(w);
   }
   return result;
+}
+
+// Hypergeometric2F1(), with the series summed in `cache`.
+double Hypergeometric(double a, double b, double c, double z,
+                      SeriesCache& cache) {
+  if (!(z >= 0 && z < 1) || IsNonPositiveInteger(c) || !std::isfinite(a) ||
+      !std::isfinite(b) || !std::isfinite(c)) {
+    return kNaN;
+  }
+  if (z == 0 || a == 0 || b == 0) return 1;
+  if (z <= kSeriesLimit) return cache.Of(a, b, c).Sum(z);
+
+  const double m = c - a - b;
+  const double n = std::round(m);
+  const double d = m - n;
+  if (std::abs(d) >= kIntegerGap) return ConnectionFormula(a, b, c, z, cache);
+  // 15.3.6 is singular at integer m, but 2F1 is smooth in c: interpolate
+  // between values of c that put m at least kIntegerGap from n, where the
+  // formula's terms cancel only to about 1e-16 / kIntegerGap.
+  return InterpolateAcross(d, kIntegerGap, [&](double offset) {
+    return ConnectionFormula(a, b, a + b + n + offset, z, cache);
+  });
 }
 
 // (a+b+x-1)/(a-1) * (1 - ((alpha+T)/(alpha+T+t))^(r+x)
@@ -168,7 +236,7 @@ double ConnectionFormula(double a, double b, double c, double z) {
 // E[Y(t) | x, t_x, T] of a customer known to be alive (FHL 2005, eq. 10
 // without its denominator, which is 1 / P(alive)).
 double AliveExpectedTransactions(const store::v1::BgNbdParameters& p, double x,
-                                 double t_cal, double t) {
+                                 double t_cal, double t, SeriesCache& cache) {
   if (t <= 0) return 0;
   const double r = p.r();
   const double alpha = p.alpha();
@@ -181,7 +249,7 @@ double AliveExpectedTransactions(const store::v1::BgNbdParameters& p, double x,
   // grow with x, so frequent buyers neither overflow nor slow the series.
   auto at = [&](double a) {
     const double c = a + b + x - 1;
-    const double f = Hypergeometric2F1(a + b - 1 - r, a - 1, c, z);
+    const double f = Hypergeometric(a + b - 1 - r, a - 1, c, z, cache);
     return c / (a - 1) * (1 - std::exp((a - 1) * log_w) * f);
   };
   const double a = p.a();
@@ -210,29 +278,15 @@ absl::Status CheckGammaGammaParameters(
 }
 
 double Hypergeometric2F1(double a, double b, double c, double z) {
-  if (!(z >= 0 && z < 1) || IsNonPositiveInteger(c) || !std::isfinite(a) ||
-      !std::isfinite(b) || !std::isfinite(c)) {
-    return kNaN;
-  }
-  if (z == 0 || a == 0 || b == 0) return 1;
-  if (z <= kSeriesLimit) return GaussSeries(a, b, c, z);
-
-  const double m = c - a - b;
-  const double n = std::round(m);
-  const double d = m - n;
-  if (std::abs(d) >= kIntegerGap) return ConnectionFormula(a, b, c, z);
-  // 15.3.6 is singular at integer m, but 2F1 is smooth in c: interpolate
-  // between values of c that put m at least kIntegerGap from n, where the
-  // formula's terms cancel only to about 1e-16 / kIntegerGap.
-  return InterpolateAcross(d, kIntegerGap, [&](double offset) {
-    return ConnectionFormula(a, b, a + b + n + offset, z);
-  });
+  SeriesCache cache;
+  return Hypergeometric(a, b, c, z, cache);
 }
 
 double ExpectedTransactions(const store::v1::BgNbdParameters& params,
                             double t) {
   if (!Valid(params) || !(t >= 0)) return kNaN;
-  return AliveExpectedTransactions(params, /*x=*/0, /*t_cal=*/0, t);
+  SeriesCache cache;
+  return AliveExpectedTransactions(params, /*x=*/0, /*t_cal=*/0, t, cache);
 }
 
 double ProbabilityAlive(const store::v1::BgNbdParameters& params, double x,
@@ -257,7 +311,8 @@ double ConditionalExpectedTransactions(const store::v1::BgNbdParameters& params,
   const double alive = ProbabilityAlive(params, x, t_x, t_cal);
   if (std::isnan(alive)) return kNaN;
   if (alive == 0) return 0;
-  return AliveExpectedTransactions(params, x, t_cal, t) * alive;
+  SeriesCache cache;
+  return AliveExpectedTransactions(params, x, t_cal, t, cache) * alive;
 }
 
 double ExpectedSpend(const store::v1::GammaGammaParameters& params, double x,
@@ -280,12 +335,23 @@ double DiscountedExpectedValue(
   if (std::isnan(spend)) return kNaN;
   const double log_growth = std::log1p(horizon.annual_rate);
   const int64_t slices = static_cast<int64_t>(std::ceil(horizon.length));
+  // ConditionalExpectedTransactions() at the end of every slice, with what
+  // does not depend on the end computed once: P(alive), and the series,
+  // which every slice sums at another z.
+  // (NaN for parameters that are not valid.)
+  const double alive =
+      ProbabilityAlive(bg_nbd, activity.x, activity.t_x, activity.t_cal);
+  if (slices > 0 && std::isnan(alive)) return kNaN;
+  SeriesCache cache;
   double previous = 0;
   double transactions = 0;  // discounted
   for (int64_t k = 1; k <= slices; ++k) {
     const double end = std::min(static_cast<double>(k), horizon.length);
-    const double expected = ConditionalExpectedTransactions(
-        bg_nbd, activity.x, activity.t_x, activity.t_cal, end);
+    const double expected =
+        alive == 0 ? 0
+                   : AliveExpectedTransactions(bg_nbd, activity.x,
+                                               activity.t_cal, end, cache) *
+                         alive;
     if (std::isnan(expected)) return kNaN;
     const double days = end * horizon.time_unit_days;
     transactions += (expected - previous) * std::exp(-log_growth * days / 365);
