@@ -57,6 +57,24 @@ class CustomerIdPrefix final : public rocksdb::SliceTransform {
   }
 };
 
+// The families a bulk load (ProjectionStoreOptions::bulk_load) writes
+// without reading them back.
+bool IsAppendedInBulk(Family family) {
+  switch (family) {
+    case Family::kCustomers:
+    case Family::kTimeline:
+    case Family::kIndexes:
+    case Family::kDedup:
+    case Family::kDeadLetter:
+      return true;
+    case Family::kOffsets:   // read to check that the store is fresh
+    case Family::kMeta:      // read for the population
+    case Family::kSegments:  // merges read the memtable
+      return false;
+  }
+  return false;
+}
+
 // The column families of a store, with the options both Open() and
 // OpenReadOnly() need (the segments family cannot be read without its
 // merge operator).
@@ -73,18 +91,20 @@ std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   for (int i = 0; i < schema::kFamilyCount; ++i) {
     rocksdb::ColumnFamilyOptions family_options = cf_options;
-    if (static_cast<Family>(i) == Family::kDedup ||
-        static_cast<Family>(i) == Family::kCustomers ||
-        static_cast<Family>(i) == Family::kSegments) {
+    const bool appended = bulk_load && IsAppendedInBulk(static_cast<Family>(i));
+    if (!appended && (static_cast<Family>(i) == Family::kDedup ||
+                      static_cast<Family>(i) == Family::kCustomers ||
+                      static_cast<Family>(i) == Family::kSegments)) {
       // Mostly point reads of keys not written yet (an event's dedup row,
       // a new customer's state and standing): a bloom filter over the
       // memtable's keys answers them without searching its skip list.
       family_options.memtable_prefix_bloom_size_ratio = 0.02;
       family_options.memtable_whole_key_filtering = true;
     }
-    if (bulk_load && static_cast<Family>(i) == Family::kTimeline) {
+    if (appended) {
       family_options.memtable_factory =
           std::make_shared<rocksdb::VectorRepFactory>();
+      family_options.max_write_buffer_number = 4;
     } else if (static_cast<Family>(i) == Family::kTimeline ||
                static_cast<Family>(i) == Family::kDedup) {
       // A customer's next timeline and dedup rows go next to their last
@@ -224,7 +244,11 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   db_options.max_background_jobs = 2;
   db_options.db_write_buffer_size = options.memtable_bytes;
 
-  if (options.bulk_load) db_options.allow_concurrent_memtable_write = false;
+  if (options.bulk_load) {
+    db_options.allow_concurrent_memtable_write = false;
+    db_options.max_background_flushes = 2;
+    db_options.max_background_compactions = 1;
+  }
   const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors =
       FamilyDescriptors(options.block_cache_bytes, options.bulk_load);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -240,6 +264,7 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   store->families_.assign(handles.begin() + 1, handles.end());
   raw->DestroyColumnFamilyHandle(handles[0]).PermitUncheckedError();
   store->write_options_.disableWAL = options.bulk_load;
+  store->sort_writes_ = !options.bulk_load;
 
   // The meta rows pin what the store was built with.
   rocksdb::ColumnFamilyHandle* meta = store->family(Family::kMeta);
@@ -428,7 +453,8 @@ absl::Status ProjectionStore::PutPopulation(
 }
 
 absl::Status ProjectionStore::Write(rocksdb::WriteBatch* batch) {
-  std::optional<rocksdb::WriteBatch> sorted = SortedByKey(*batch, families_);
+  std::optional<rocksdb::WriteBatch> sorted;
+  if (sort_writes_) sorted = SortedByKey(*batch, families_);
   return FromRocks(
       db_->Write(write_options_, sorted.has_value() ? &*sorted : batch),
       "writing to projection store");

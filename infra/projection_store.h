@@ -49,13 +49,13 @@ struct ProjectionStoreOptions {
   // - Write() skips RocksDB's write-ahead log: a crash loses every write
   //   not yet flushed to table files; Flush() makes what was written
   //   durable.
-  // - The timeline family's memtable is a plain vector, appended to and
-  //   sorted once when flushed, instead of a skip list searched at every
-  //   insert: nothing reads the timeline during the load. (Reading it from
-  //   a memtable would sort a copy each time.) Memtable writes of
-  //   concurrent batches are then applied one after another, which a
-  //   vector needs. A replay of 1,000,233 events went from 167-189k to
-  //   214-266k events/s (3 runs).
+  // - The memtables of the families the load only writes (customers,
+  //   timeline, indexes, dedup, dead letters) are plain vectors, appended
+  //   to and sorted once when flushed, instead of skip lists searched at
+  //   every insert, and Write() hands batches over unsorted. Reading such a
+  //   family from its memtable would sort a copy each time: flush first.
+  //   Memtable writes of concurrent batches are applied one after another,
+  //   which a vector needs.
   bool bulk_load = false;
 };
 
@@ -112,8 +112,9 @@ class ProjectionStore {
 
   // Applies `batch` atomically. Its operations are handed to RocksDB in
   // key order (same effect: operations on one key keep their order), which
-  // RocksDB's memtables insert much faster than rows of many customers in
-  // the order they were folded.
+  // RocksDB's skip-list memtables insert much faster than rows of many
+  // customers in the order they were folded; not in a bulk load, whose
+  // big families append to a vector.
   absl::Status Write(rocksdb::WriteBatch* batch);
 
   // Flushes memtables and the WAL; called on clean shutdown.
@@ -138,6 +139,7 @@ class ProjectionStore {
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
   std::string reporting_currency_;
   rocksdb::WriteOptions write_options_;
+  bool sort_writes_ = true;  // Write() sorts; false in a bulk load
 };
 
 }  // namespace kehu::infra

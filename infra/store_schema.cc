@@ -88,6 +88,16 @@ std::string TimelineKey(std::string_view customer_id, int64_t offset) {
   return key;
 }
 
+bool ParseTimelineKey(std::string_view key, std::string_view* customer_id,
+                      int64_t* offset) {
+  if (key.empty()) return false;
+  const size_t id_size = static_cast<uint8_t>(key[0]);
+  if (key.size() != 1 + id_size + 8) return false;
+  *customer_id = key.substr(1, id_size);
+  *offset = static_cast<int64_t>(DecodeFixed64BE(key.data() + 1 + id_size));
+  return true;
+}
+
 std::string DedupKey(std::string_view customer_id, std::string_view event_id) {
   std::string key;
   PutIdPrefix(&key, customer_id);

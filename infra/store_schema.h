@@ -71,6 +71,10 @@ std::string CustomerKey(std::string_view customer_id);
 std::string TimelineKey(std::string_view customer_id, int64_t offset);
 // Every timeline key of the customer starts with this.
 std::string TimelinePrefix(std::string_view customer_id);
+// The customer id and log offset of a timeline key (pointing into `key`);
+// false when `key` is not one.
+bool ParseTimelineKey(std::string_view key, std::string_view* customer_id,
+                      int64_t* offset);
 std::string DedupKey(std::string_view customer_id, std::string_view event_id);
 std::string PartitionKey(int32_t partition);
 std::string DeadLetterKey(int32_t partition, int64_t offset);

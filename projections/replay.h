@@ -2,22 +2,31 @@
 // projection store — the audit path (`kehu replay`), and the way to a new
 // store when the schema or the reporting currency changes.
 //
-// Operation: each partition is read from offset 0 up to its stop offset in
-// batches of `batch_records` records, and each batch is folded by that
-// partition's PartitionProjector — the code the live projector
-// (projector.h) runs — in its bulk load mode: timeline, dedup rows, dead
-// letters and progress are committed with every batch, a customer's state
-// and index rows when the customer leaves the projector's write-back cache
-// and when the partition is done, and the segment index not at all. After
-// folding, the segment index is built once for every customer (SegmentIndex
-// ::BuildAll); with `fit_as_of`, the population step (`kehu fit`,
-// RunPopulationStep) runs instead and builds it at that reference time.
-// Then the store is flushed. The result does not depend on batching, so
-// the store ends with the same rows in every family as a live store that
-// folded the same prefix of the log (store_digest.h compares them). A
-// partition's stop offset is its end offset when Replay() starts, or
-// `until_offset` when that is smaller: records appended meanwhile are not
-// read.
+// Operation, in two stages, so that every customer's state is built in
+// memory once and written once, however many customers there are:
+// 1. By partition: each partition is read from offset 0 up to its stop
+//    offset in batches of `batch_records` records. Each record is judged
+//    as the live projector judges it (record_admission.h): dead letters
+//    are written, payloads this version does not know and events after
+//    the cut are counted, and every event to fold is written to the
+//    timeline (keyed by customer and offset) — duplicates too, for now.
+//    The timeline is then flushed to table files.
+// 2. By customer: the timeline is read in key order, that is customer by
+//    customer, each customer's events in log order, split into key ranges
+//    folded in parallel. Per customer: an event whose event_id the
+//    customer already had is a duplicate, and its timeline row is deleted;
+//    the others are folded (FoldEvent, customer_fold.h, as live) and get
+//    their dedup row; then the customer's state and index rows
+//    (customer_rows.h) and, without `fit_as_of`, their standing in the
+//    segment index (segment_index.h) are written. Last, each partition's
+//    progress row, and a flush.
+// With `fit_as_of`, the population step (`kehu fit`, RunPopulationStep)
+// then runs and builds the segment index at that reference time. Batches,
+// threads and ranges do not show in the result: the store ends with the
+// same rows in every family as a live store that folded the same prefix
+// of the log (store_digest.h compares them). A partition's stop offset is
+// its end offset when Replay() starts, or `until_offset` when that is
+// smaller: records appended meanwhile are not read.
 //
 // Incomplete stores: until it is done, the store holds the meta row
 // kMetaReplayInProgress (store_schema.h), written first and deleted last;
@@ -48,10 +57,10 @@
 // folded further holds a population measured on a smaller prefix, which a
 // replay does not reproduce.
 //
-// Concurrency: Replay() folds up to `threads` partitions at a time, each on
-// its own thread (partitions hold disjoint customers, and the segment
-// counters they share are updated by commutative merges); `on_progress` is
-// called on the calling thread. Nothing else may write the store meanwhile.
+// Concurrency: each stage runs on up to `threads` threads (partitions
+// hold disjoint customers, ranges too, and the segment counters they share
+// are updated by commutative merges); `on_progress` is called on the
+// calling thread. Nothing else may write the store meanwhile.
 //
 // Limitations: the stop offsets are fixed at the start; the log may grow
 // meanwhile (the Kafka backend), the embedded log opened by ReplayEmbedded
@@ -69,15 +78,15 @@
 #include "absl/time/time.h"
 #include "infra/event_log.h"
 #include "infra/projection_store.h"
-#include "projections/partition_projector.h"
 #include "projections/population.h"
 
 namespace kehu::projections {
 
 // Where a replay stands, for a progress display.
 struct ReplayProgress {
-  // Records read and handed to the projectors (folded, deduplicated,
-  // dead-lettered or left out by the cut).
+  // Records done: each counts one half when stage 1 has read it and the
+  // other when stage 2 has folded it (or both at once when it is not to be
+  // folded: dead-lettered, unknown or after the cut), rounded down.
   int64_t records_done = 0;
   // Sum over the partitions of their stop offsets.
   int64_t records_total = 0;
@@ -96,13 +105,11 @@ struct ReplayOptions {
   std::optional<absl::Time> fit_as_of;
   PopulationOptions population;
 
-  // Records read and folded per PartitionProjector::Process() call, i.e.
-  // per WriteBatch.
+  // Records read per WriteBatch in stage 1, events folded per WriteBatch
+  // in stage 2 (rounded up to a whole customer). Must be > 0.
   size_t batch_records = 10000;
-  // Partitions folded at the same time. Must be > 0.
+  // Threads of each stage. Must be > 0.
   int threads = 2;
-  // Customers each partition keeps in its write-back cache.
-  size_t cache_customers = PartitionProjector::kDefaultCacheCustomers;
 
   // Called on the calling thread every `progress_interval` while folding,
   // and once when folding is done; may be empty.

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <map>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "google/protobuf/util/time_util.h"
@@ -359,57 +358,6 @@ absl::StatusOr<int64_t> SegmentIndex::RefreshAll(
     if (!it->Valid()) return refreshed;
     resume = it->key().ToString();
   }
-}
-
-absl::StatusOr<int64_t> SegmentIndex::BuildAll(int threads) const {
-  if (threads <= 0) {
-    return absl::InvalidArgumentError("BuildAll: threads must be > 0");
-  }
-  absl::WriterMutexLock lock(&store_->segment_mutex());
-  const std::shared_ptr<const store::v1::PopulationModel> population =
-      store_->population();
-  // Thread t takes every threads-th chunk of kRefreshChunk customers in key
-  // order; each sums its counters over all its customers, and the counter
-  // merges add up to the same rows in any split.
-  auto build = [&](int t, int64_t* built) -> absl::Status {
-    std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(
-        rocksdb::ReadOptions(), store_->family(Family::kCustomers)));
-    rocksdb::WriteBatch batch;
-    CounterDeltas deltas;
-    int64_t n = 0;
-    for (it->SeekToFirst(); it->Valid(); it->Next(), ++n) {
-      if ((n / kRefreshChunk) % threads != t) continue;
-      CustomerState state;
-      if (!state.ParseFromArray(it->value().data(),
-                                static_cast<int>(it->value().size()))) {
-        return absl::DataLossError(absl::StrCat(
-            "customer row ", it->key().ToString(), " does not parse"));
-      }
-      Write(nullptr, Evaluate(state, *population), &batch, &deltas);
-      ++*built;
-      if (*built % kRefreshChunk == 0) {
-        KEHU_RETURN_IF_ERROR(store_->Write(&batch));
-        batch.Clear();
-      }
-    }
-    KEHU_RETURN_IF_ERROR(infra::FromRocks(it->status(), "scanning customers"));
-    WriteCounters(deltas, &batch);
-    return store_->Write(&batch);
-  };
-  std::vector<absl::Status> status(threads);
-  std::vector<int64_t> built(threads, 0);
-  std::vector<std::thread> workers;
-  for (int t = 1; t < threads; ++t) {
-    workers.emplace_back([&, t] { status[t] = build(t, &built[t]); });
-  }
-  status[0] = build(0, &built[0]);
-  for (auto& worker : workers) worker.join();
-  int64_t total = 0;
-  for (int t = 0; t < threads; ++t) {
-    KEHU_RETURN_IF_ERROR(status[t]);
-    total += built[t];
-  }
-  return total;
 }
 
 }  // namespace kehu::projections

@@ -9,9 +9,9 @@
 // of the customer's last event and the reference time of the stored
 // population — so it is a function of the log and the population alone.
 // The projector updates the standing of every customer it folds in the
-// same WriteBatch as their state (Update) — except in a replay's bulk
-// load, which builds every standing once after folding (BuildAll), to
-// the same digest (store_digest.h); after each population step
+// same WriteBatch as their state (Update) — a replay writes each
+// customer's once, with their state (Evaluate, Write), to the same digest
+// (store_digest.h); after each population step
 // (`kehu fit`) RefreshAll re-evaluates every customer at the new reference
 // time. Each update reads the customer's previous standing row and writes
 // the difference: order keys move, and counters get merges that take back
@@ -21,8 +21,8 @@
 // Concurrency: Update() must run under store->segment_mutex() held shared
 // (projectors of different partitions update different customers);
 // RefreshAll() takes it exclusively, a chunk of customers at a time, so
-// folding goes on between chunks. BuildAll() takes it exclusively for the
-// whole build.
+// folding goes on between chunks. A replay holds it exclusively while it
+// folds.
 //
 // Limitations: standings age between events and fits — a customer who
 // stays silent slides towards churned in GetCustomer at once, in the index
@@ -54,9 +54,9 @@ class SegmentIndex {
                         query::AnalyticsConfig config = {});
 
   // Where `state` stands against `population`, at the standing time.
-  store::v1::Standing Evaluate(const store::v1::CustomerState& state,
-                               const store::v1::PopulationModel& population)
-      const;
+  store::v1::Standing Evaluate(
+      const store::v1::CustomerState& state,
+      const store::v1::PopulationModel& population) const;
 
   // Counter changes summed over many customers, so that a batch carries
   // one merge per counter row rather than one per customer: key -> delta.
@@ -90,16 +90,6 @@ class SegmentIndex {
   // not.
   absl::StatusOr<int64_t> RefreshAll(
       const std::function<bool()>& cancelled = {}) const;
-
-  // Builds the index of a store whose customers were folded without it
-  // (PartitionProjector's bulk load, a replay): evaluates every customer
-  // against the stored population and writes their standings and order
-  // rows, and the counters summed over all of them, on `threads` threads.
-  // Gives the rows Update() would have left. Returns how many customers
-  // were evaluated.
-  // REQUIRES: the store has no standing rows and no counters, threads > 0,
-  // and nothing else writes the store meanwhile.
-  absl::StatusOr<int64_t> BuildAll(int threads) const;
 
  private:
   infra::ProjectionStore* const store_;  // not owned

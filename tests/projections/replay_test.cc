@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "infra/embedded_log.h"
@@ -154,19 +155,44 @@ TEST(ReplayTest, ALiveStoreAndAReplayOfTheSameLogHaveTheSameDigest) {
   EXPECT_NE(Digest(*fitted), Digest(*replayed));
 }
 
-TEST(ReplayTest, ACacheSmallerThanAPartitionDoesNotShowInTheDigest) {
+// Duplicates (a re-sent slice, and an event re-sent with the same id but
+// another payload), records that are dead-lettered, and a payload this
+// version does not know: the replay folds, skips and keeps exactly what
+// the live projector does, whatever its threads and batches.
+TEST(ReplayTest, DuplicatesDeadLettersAndUnknownPayloadsEndAsInALiveStore) {
   TempDir dir;
-  auto log = SimulatedLog(dir.Sub("log"), 300, 7);
+  auto log = OpenLog(dir.Sub("log"));
+  const auto events = testing::SimulatedEvents(200, 365, 5);
+  ASSERT_GT(events.size(), 500u);
+  std::vector<int64_t> ends;
+  ASSERT_OK(testing::AppendEvents(log.get(), events, 0, events.size(), &ends));
+  ASSERT_OK(testing::AppendEvents(log.get(), events, 40, 90, &ends));
+  events::v1::Event changed = events[7];
+  changed.mutable_profile_updated()->set_name("Not Folded");
+  const events::v1::Event stranger = testing::MakeEvent("x-1", "C000003", 3);
+  const std::string unknown =
+      testing::MakeEvent("u-1", "C000004", 4).SerializeAsString() +
+      std::string("\x9a\x06\x02hi", 5);  // field 99: a newer payload
+  ASSERT_OK(log->Append({{changed.customer_id(), changed.SerializeAsString()},
+                         {"C000002", "not an event"},
+                         {"C000005", stranger.SerializeAsString()},
+                         {"C000004", unknown}}));
+
   auto live = OpenStore(dir.Sub("live"));
   FoldLive(log.get(), live.get(), 7);
-  // About 75 customers a partition: the bulk load writes customers out
-  // when they leave the cache, and reads them back when they return.
-  auto replayed = OpenStore(dir.Sub("replayed"));
-  ReplayOptions small = Options();
-  small.cache_customers = 5;
-  small.batch_records = 50;
-  ASSERT_OK(Replay(log.get(), replayed.get(), small));
-  EXPECT_EQ(Digest(*live), Digest(*replayed));
+  for (int threads : {1, 3}) {
+    auto replayed = OpenStore(dir.Sub(absl::StrCat("replayed-", threads)));
+    ReplayOptions options = Options();
+    options.threads = threads;
+    options.batch_records = 50;
+    ASSERT_OK_AND_ASSIGN(ReplayResult result,
+                         Replay(log.get(), replayed.get(), options));
+    EXPECT_EQ(result.duplicates, 51) << threads;
+    EXPECT_EQ(result.dead_lettered, 2) << threads;
+    EXPECT_EQ(result.unknown_skipped, 1) << threads;
+    EXPECT_EQ(result.folded, static_cast<int64_t>(events.size())) << threads;
+    EXPECT_EQ(Digest(*live), Digest(*replayed)) << threads;
+  }
 }
 
 // An embedded log whose reads of one partition fail from an offset on.
