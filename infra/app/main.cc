@@ -222,7 +222,8 @@ int Main(int argc, char** argv) {
                          "Reporting currency of the new store (default: "
                          "DIR/store's, else EUR)");
   replay_cmd
-      ->add_option("--threads", replay.threads, "Partitions folded at once")
+      ->add_option("--threads", replay.threads,
+                   "Threads of each stage (partitions read, customers folded)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   replay_cmd->add_option("--batch", replay.batch_records, "Records per commit")

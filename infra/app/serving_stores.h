@@ -74,7 +74,7 @@ struct ServingStoresOptions {
   infra::ProjectionStoreOptions store;
   projections::ProjectorOptions projector;
   projections::PopulationOptions population;
-  // The rebuild's replay: partitions folded at once, records per batch.
+  // The rebuild's replay: threads of each stage, records per batch.
   int replay_threads = 1;
   size_t replay_batch_records = 10000;
   // Where the end of a rebuild ("rebuild-finished") is recorded; may be
