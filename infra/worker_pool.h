@@ -7,11 +7,12 @@
 // new tasks, lets the threads run every task already queued, and joins
 // them.
 //
-// Why: gRPC's callback API (query/query_service.h) runs a handler on one
-// of gRPC's own few threads, which must not block on a long scan. Calls
-// that scan go here instead. The fixed set of threads and the bounded
-// queue keep an overload from turning into thousands of threads: a full
-// queue is refused at once (the caller answers RESOURCE_EXHAUSTED).
+// Why: the query service (query/query_service.h) reads its calls on a
+// few completion-queue threads (infra/call_queues.h), which must not
+// block on a long scan. Calls that scan go here instead. The fixed set of
+// threads and the bounded queue keep an overload from turning into thousands of
+// threads: a full queue is refused at once (the caller answers
+// RESOURCE_EXHAUSTED).
 //
 // Concurrency: TrySchedule() and queued() may be called from any thread.
 // A task must not destroy its pool.

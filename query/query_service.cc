@@ -429,25 +429,21 @@ absl::Status ListTimeline(const infra::ProjectionStore& store,
   return absl::OkStatus();
 }
 
-// A call whose caller has gone (deadline passed while it waited, or
-// cancelled) gets no work: under overload the server sheds the calls nobody
-// waits for any more instead of answering them late.
-bool Abandoned(grpc::CallbackServerContext* context) {
-  return context->IsCancelled();
-}
-
 grpc::Status AbandonedStatus() {
   return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                       "the caller's deadline passed before the call started");
 }
 
-// Finishes the call with `status`, on this thread.
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
-                                 const grpc::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
+// A call refused because `max_queued` calls wait for a worker already.
+grpc::Status BusyStatus(size_t max_queued) {
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      absl::StrCat("server busy: ", max_queued,
+                                   " calls wait already; retry later"));
 }
+
+// Calls of each method each queue has asked for at once, so that calls
+// arriving together need not wait for the queue's thread to ask again.
+constexpr int kAwaitedPerQueue = 8;
 
 }  // namespace
 
@@ -459,22 +455,38 @@ QueryService::QueryService(std::shared_ptr<const infra::ActiveStore> stores,
       listings_(stores_, options_.listing, options_.clock),
       workers_(options_.worker_threads, options_.max_queued_calls) {}
 
-template <typename Answer>
-grpc::ServerUnaryReactor* QueryService::OnWorker(
-    grpc::CallbackServerContext* context, Answer answer) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const bool queued = workers_.TrySchedule(
-      [context, reactor, answer = std::move(answer)]() mutable {
-        reactor->Finish(Abandoned(context) ? AbandonedStatus()
-                                           : infra::ToGrpcStatus(answer()));
-      });
-  if (!queued) {
-    reactor->Finish(grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("server busy: ", options_.max_queued_calls,
-                     " calls wait already; retry later")));
+template <typename Generated, typename Request, typename Response>
+void QueryService::ServeMethod(
+    infra::CallQueues& queues,
+    void (Generated::*request)(grpc::ServerContext*, Request*,
+                               grpc::ServerAsyncResponseWriter<Response>*,
+                               grpc::CompletionQueue*,
+                               grpc::ServerCompletionQueue*, void*),
+    typename Call<Request, Response>::Handler handler) {
+  using Method = typename Call<Request, Response>::Method;
+  auto method = std::make_shared<Method>(
+      Method{[this, request](grpc::ServerContext* context, Request* message,
+                             grpc::ServerAsyncResponseWriter<Response>* writer,
+                             grpc::ServerCompletionQueue* queue, void* tag) {
+               (this->*request)(context, message, writer, queue, queue, tag);
+             },
+             std::move(handler)});
+  methods_.push_back(method);
+  for (const auto& queue : queues.queues()) {
+    for (int i = 0; i < kAwaitedPerQueue; ++i) {
+      Call<Request, Response>::Await(queues, queue.get(), *method);
+    }
   }
-  return reactor;
+}
+
+template <typename Request, typename Response, typename Compute>
+void QueryService::OnWorker(Call<Request, Response>& call, Compute answer) {
+  const bool queued =
+      workers_.TrySchedule([&call, answer = std::move(answer)]() mutable {
+        call.Finish(call.abandoned() ? AbandonedStatus()
+                                     : infra::ToGrpcStatus(answer()));
+      });
+  if (!queued) call.Finish(BusyStatus(options_.max_queued_calls));
 }
 
 grpc::Status QueryService::ViewCustomer(
@@ -486,101 +498,78 @@ grpc::Status QueryService::ViewCustomer(
                                          : lookup.status());
 }
 
-grpc::ServerUnaryReactor* QueryService::GetCustomer(
-    grpc::CallbackServerContext* context,
-    const query::v1::GetCustomerRequest* request,
-    query::v1::CustomerView* response) {
-  if (Abandoned(context)) return Finish(context, AbandonedStatus());
+void QueryService::GetCustomer(
+    Call<query::v1::GetCustomerRequest, query::v1::CustomerView>& call) {
+  // A call whose caller has gone (its deadline passed while it waited)
+  // gets no work: under overload the server sheds the calls nobody waits
+  // for any more instead of answering them late.
+  if (call.abandoned()) return call.Finish(AbandonedStatus());
   absl::StatusOr<CustomerLookup> lookup =
-      LookUpCustomer(stores_->Get(), options_, *request);
+      LookUpCustomer(stores_->Get(), options_, call.request());
   if (lookup.ok() && !RowAnswersAsOf(lookup->current, lookup->as_of)) {
     // An as_of before the customer's last event: their timeline is
     // replayed, which can take a while, so on a worker.
-    return OnWorker(context,
-                    [this, lookup = *std::move(lookup), response] {
-                      return ViewAt(lookup, options_, response);
-                    });
+    return OnWorker(call, [this, &call, lookup = *std::move(lookup)] {
+      return ViewAt(lookup, options_, call.response());
+    });
   }
   // The stored row is the answer: evaluated here.
-  return Finish(context, infra::ToGrpcStatus(
-                             lookup.ok() ? ViewAt(*lookup, options_, response)
-                                         : lookup.status()));
+  call.Finish(infra::ToGrpcStatus(
+      lookup.ok() ? ViewAt(*lookup, options_, call.response())
+                  : lookup.status()));
 }
 
-grpc::ServerUnaryReactor* QueryService::TopCustomers(
-    grpc::CallbackServerContext* context,
-    const query::v1::TopCustomersRequest* request,
-    query::v1::TopCustomersResponse* response) {
-  return OnWorker(context, [this, request, response] {
-    return ListTopCustomers(*stores_->Get(), options_, *request, response);
+void QueryService::Serve(infra::CallQueues& queues) {
+  using Service = query::v1::Query::AsyncService;
+  ServeMethod(queues, &Service::RequestGetCustomer,
+              [this](auto& call) { GetCustomer(call); });
+  ServeMethod(queues, &Service::RequestTopCustomers, [this](auto& call) {
+    OnWorker(call, [this, &call] {
+      return ListTopCustomers(*stores_->Get(), options_, call.request(),
+                              call.response());
+    });
   });
-}
-
-grpc::ServerUnaryReactor* QueryService::GetProgress(
-    grpc::CallbackServerContext* context,
-    const query::v1::GetProgressRequest* /*request*/,
-    query::v1::GetProgressResponse* response) {
   // On a worker: the Kafka log asks the brokers for its end offsets.
-  return OnWorker(context, [this, response] {
-    return ReportProgress(*stores_->Get(), *log_, response);
+  ServeMethod(queues, &Service::RequestGetProgress, [this](auto& call) {
+    OnWorker(call, [this, &call] {
+      return ReportProgress(*stores_->Get(), *log_, call.response());
+    });
   });
-}
-
-grpc::ServerUnaryReactor* QueryService::ListDeadLetters(
-    grpc::CallbackServerContext* context,
-    const query::v1::ListDeadLettersRequest* request,
-    query::v1::ListDeadLettersResponse* response) {
-  return OnWorker(context, [this, request, response] {
-    return ListDeadLetterPage(*stores_->Get(), *request, response);
+  ServeMethod(queues, &Service::RequestListDeadLetters, [this](auto& call) {
+    OnWorker(call, [this, &call] {
+      return ListDeadLetterPage(*stores_->Get(), call.request(),
+                                call.response());
+    });
   });
-}
-
-grpc::ServerUnaryReactor* QueryService::ListCustomers(
-    grpc::CallbackServerContext* context,
-    const query::v1::ListCustomersRequest* request,
-    query::v1::ListCustomersResponse* response) {
-  return OnWorker(context, [this, context, request, response] {
-    return listings_.List(*request, response,
-                          [context] { return context->IsCancelled(); });
+  ServeMethod(queues, &Service::RequestListCustomers, [this](auto& call) {
+    OnWorker(call, [this, &call] {
+      return listings_.List(call.request(), call.response(),
+                            [&call] { return call.abandoned(); });
+    });
   });
-}
-
-grpc::ServerUnaryReactor* QueryService::SegmentSummary(
-    grpc::CallbackServerContext* context,
-    const query::v1::SegmentSummaryRequest* request,
-    query::v1::SegmentSummaryResponse* response) {
-  return OnWorker(context, [this, request, response] {
-    return SummarizeSegments(*stores_->Get(), options_.clock(), *request,
-                             response);
+  ServeMethod(queues, &Service::RequestSegmentSummary, [this](auto& call) {
+    OnWorker(call, [this, &call] {
+      return SummarizeSegments(*stores_->Get(), options_.clock(),
+                               call.request(), call.response());
+    });
   });
-}
-
-grpc::ServerUnaryReactor* QueryService::Timeline(
-    grpc::CallbackServerContext* context,
-    const query::v1::TimelineRequest* request,
-    query::v1::TimelineResponse* response) {
-  return OnWorker(context, [this, request, response] {
-    return ListTimeline(*stores_->Get(), *request, response);
+  ServeMethod(queues, &Service::RequestTimeline, [this](auto& call) {
+    OnWorker(call, [this, &call] {
+      return ListTimeline(*stores_->Get(), call.request(), call.response());
+    });
   });
-}
-
-grpc::ServerUnaryReactor* QueryService::SatisfactionReport(
-    grpc::CallbackServerContext* context,
-    const query::v1::SatisfactionReportRequest* request,
-    query::v1::SatisfactionReportResponse* response) {
-  return OnWorker(context, [this, request, response] {
-    return ReportSatisfaction(*stores_->Get(), options_.clock(),
-                              options_.analytics, *request, response);
+  ServeMethod(queues, &Service::RequestSatisfactionReport, [this](auto& call) {
+    OnWorker(call, [this, &call] {
+      return ReportSatisfaction(*stores_->Get(), options_.clock(),
+                                options_.analytics, call.request(),
+                                call.response());
+    });
   });
-}
-
-grpc::ServerUnaryReactor* QueryService::Explain(
-    grpc::CallbackServerContext* context,
-    const query::v1::ExplainRequest* request,
-    query::v1::ExplainResponse* response) {
-  return OnWorker(context, [this, request, response] {
-    return ExplainClassification(*stores_->Get(), options_, *request,
-                                 response);
+  ServeMethod(queues, &Service::RequestExplain, [this](auto& call) {
+    OnWorker(call, [this, &call] {
+      return ExplainClassification(*stores_->Get(), options_, call.request(),
+                                   call.response());
+    });
   });
 }
 

@@ -68,6 +68,12 @@ int Main(int argc, char** argv) {
       ->add_option("--currency", serve.reporting_currency,
                    "ISO 4217 currency that money rankings use")
       ->capture_default_str();
+  serve_cmd
+      ->add_option("--query-threads", serve.query_threads,
+                   "Threads that read queries off the connections and answer "
+                   "the point lookups")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   serve_cmd->add_option("--kafka", serve.kafka_brokers,
                         "Kafka bootstrap servers: use the Kafka topic as the "
                         "log and join the projector consumer group");

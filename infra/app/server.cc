@@ -9,6 +9,8 @@
 #include "grpcpp/server_builder.h"
 #include "infra/kafka_log.h"
 #include "infra/status_macros.h"
+#include "kehu/admin/v1/admin.grpc.pb.h"
+#include "kehu/ingest/v1/ingest.grpc.pb.h"
 
 namespace kehu::app {
 
@@ -46,7 +48,9 @@ absl::Status Server::Start() {
   query_ = std::make_unique<query::QueryService>(active_, log_.get(),
                                                  query_options);
 
-  grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's own health service would poll from threads of its own
+  // (health_service.h); kehu answers health checks itself.
+  grpc::EnableDefaultHealthCheckService(false);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // Without this, a second server could bind the same port silently.
@@ -65,6 +69,14 @@ absl::Status Server::Start() {
                      kafka_store_.get(), options_.population, clock,
                      absl::Minutes(5), audit_.get());
   builder.RegisterService(admin_.get());
+  health_ = std::make_unique<HealthService>(
+      std::vector<std::string>{ingest::v1::Ingest::service_full_name(),
+                               query::v1::Query::service_full_name(),
+                               admin::v1::Admin::service_full_name(),
+                               grpc::health::v1::Health::service_full_name()});
+  builder.RegisterService(health_.get());
+  call_queues_ =
+      std::make_unique<infra::CallQueues>(builder, options_.query_threads);
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || port_ == 0) {
     grpc_server_.reset();
@@ -76,6 +88,9 @@ absl::Status Server::Start() {
               "--tls-key not the key of --tls-cert?)"
             : " (address in use, or not an address of this machine?)"));
   }
+  query_->Serve(*call_queues_);
+  health_->Serve(*call_queues_);
+  call_queues_->Start();
   if (absl::Status recorded = audit_->Record(StartEntry()); !recorded.ok()) {
     Shutdown();
     return recorded;
@@ -285,11 +300,16 @@ void Server::Shutdown() {
   }
   if (fit_thread_.joinable()) fit_thread_.join();
   if (snapshot_thread_.joinable()) snapshot_thread_.join();
+  if (health_ != nullptr) health_->SetNotServing();
   if (grpc_server_ != nullptr) {
     grpc_server_->Shutdown(std::chrono::system_clock::now() +
                            std::chrono::seconds(5));
-    grpc_server_.reset();
   }
+  // After the server's Shutdown() and before the server goes (the calls
+  // left on the queues refer to it), and before the services: a call a
+  // worker still holds then finishes to no one.
+  call_queues_.reset();
+  grpc_server_.reset();
   if (log_ != nullptr) log_->Shutdown();
   if (stores_ != nullptr) stores_->Stop();  // stops projectors, flushes
   if (group_projector_ != nullptr) {
@@ -299,6 +319,7 @@ void Server::Shutdown() {
   ingest_.reset();
   query_.reset();
   admin_.reset();
+  health_.reset();
   if (kafka_store_ != nullptr) kafka_store_->Flush().IgnoreError();
   active_.reset();
   kafka_store_.reset();

@@ -53,9 +53,11 @@
 #include "infra/active_store.h"
 #include "infra/app/admin_service.h"
 #include "infra/app/audit_trail.h"
+#include "infra/app/health_service.h"
 #include "infra/app/population_snapshots.h"
 #include "infra/app/server_security.h"
 #include "infra/app/serving_stores.h"
+#include "infra/call_queues.h"
 #include "infra/embedded_log.h"
 #include "infra/kafka_config.h"
 #include "infra/kafka_log.h"
@@ -84,6 +86,10 @@ struct ServerOptions {
   // Largest request message accepted, and largest response message sent.
   int max_receive_message_bytes = kMaxMessageBytes;
   int max_send_message_bytes = kMaxMessageBytes;
+  // Threads that answer queries (infra/call_queues.h), each reading its
+  // calls off the connections itself; the scanning calls go on to the
+  // query service's workers.
+  int query_threads = 1;
   // Partitions of a newly created log; an existing log keeps its own.
   int32_t partitions = 8;
   // Currency that money rankings use (fixed when the store is created).
@@ -199,9 +205,12 @@ class Server {
   std::shared_ptr<infra::ProjectionStore> kafka_store_;
   std::shared_ptr<const infra::ActiveStore> active_;
   std::unique_ptr<projections::GroupProjector> group_projector_;
+  // The threads that answer the query service's calls.
+  std::unique_ptr<infra::CallQueues> call_queues_;
   std::unique_ptr<producers::IngestService> ingest_;
   std::unique_ptr<query::QueryService> query_;
   std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<HealthService> health_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
 

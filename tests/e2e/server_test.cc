@@ -5,6 +5,7 @@
 #include <map>
 
 #include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
@@ -291,6 +292,62 @@ TEST(ServerTest, HealthAndReflectionServicesAnswer) {
   bool ok;
   while (cq.Next(&tag, &ok)) {
   }
+}
+
+// Check names each service the server has, and only those; Watch streams
+// the status, and the server's shutdown ends the stream instead of waiting
+// for the watcher to leave.
+TEST(ServerTest, HealthChecksEachServiceAndWatchEndsAtShutdown) {
+  using grpc::health::v1::Health;
+  using grpc::health::v1::HealthCheckRequest;
+  using grpc::health::v1::HealthCheckResponse;
+  TempDir dir;
+  Server server(TestOptions(dir.path()));
+  ASSERT_OK(server.Start());
+  Client client(server.address());
+  std::unique_ptr<Health::Stub> health = Health::NewStub(client.channel());
+
+  for (const char* service :
+       {"", "kehu.query.v1.Query", "kehu.ingest.v1.Ingest",
+        "kehu.admin.v1.Admin", "grpc.health.v1.Health"}) {
+    grpc::ClientContext context;
+    HealthCheckRequest request;
+    request.set_service(service);
+    HealthCheckResponse response;
+    grpc::Status status = health->Check(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << service << ": " << status.error_message();
+    EXPECT_EQ(response.status(), HealthCheckResponse::SERVING) << service;
+  }
+  {
+    grpc::ClientContext context;
+    HealthCheckRequest request;
+    request.set_service("kehu.query.v2.Query");
+    HealthCheckResponse response;
+    grpc::Status status = health->Check(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_THAT(status.error_message(),
+                ::testing::HasSubstr("\"kehu.query.v2.Query\""));
+  }
+  {  // An unknown service is watched as SERVICE_UNKNOWN.
+    grpc::ClientContext context;
+    HealthCheckRequest request;
+    request.set_service("nothing.here");
+    auto stream = health->Watch(&context, request);
+    HealthCheckResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+    EXPECT_EQ(response.status(), HealthCheckResponse::SERVICE_UNKNOWN);
+    context.TryCancel();
+    EXPECT_FALSE(stream->Read(&response));
+  }
+  grpc::ClientContext context;
+  auto stream = health->Watch(&context, HealthCheckRequest());
+  HealthCheckResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+
+  server.Shutdown();
+  EXPECT_FALSE(stream->Read(&response));
+  EXPECT_FALSE(stream->Finish().ok());
 }
 
 // Folds the events through a server in `dir`, restarting the server at

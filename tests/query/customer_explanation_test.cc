@@ -19,6 +19,7 @@
 #include "projections/population.h"
 #include "query/query_service.h"
 #include "tests/projections/event_builders.h"
+#include "tests/testing/query_server.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -74,15 +75,8 @@ class CustomerExplanationTest : public ::testing::Test {
       return absl::FromUnixSeconds(kDay0 + int64_t{kToday} * 86400);
     };
     service_ = std::make_unique<QueryService>(store_.get(), log_.get(), options);
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    stub_ = v1::Query::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    server_ = std::make_unique<testing::QueryServer>(service_.get());
+    stub_ = server_->NewStub();
 
     events::v1::Event k3 = Order("k3", "K", 200, "O-k3",
                                  {{"a", 1, 30000, 10000}, {"b", 1, 5000, 0}});
@@ -121,9 +115,7 @@ class CustomerExplanationTest : public ::testing::Test {
     ASSERT_OK(store_->PutPopulation(step.population));
   }
 
-  void TearDown() override {
-    if (server_ != nullptr) server_->Shutdown();
-  }
+  void TearDown() override { server_.reset(); }
 
   void Fold(const std::vector<events::v1::Event>& events) {
     std::vector<infra::LogRecord> records;
@@ -209,7 +201,7 @@ class CustomerExplanationTest : public ::testing::Test {
   std::unique_ptr<projections::PartitionProjector> projector_;
   int64_t next_offset_ = 0;
   std::unique_ptr<QueryService> service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<testing::QueryServer> server_;
   std::unique_ptr<v1::Query::Stub> stub_;
 };
 

@@ -18,6 +18,7 @@
 #include "infra/store_schema.h"
 #include "kehu/query/v1/query.grpc.pb.h"
 #include "rocksdb/write_batch.h"
+#include "tests/testing/query_server.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -58,25 +59,14 @@ class QueryServiceTest : public ::testing::Test {
 
   // (Re)starts the server with a service of these options.
   void Serve(QueryServiceOptions options) {
-    if (server_ != nullptr) server_->Shutdown();
     server_.reset();
     service_ = std::make_unique<QueryService>(store_.get(), log_.get(),
                                               std::move(options));
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    ASSERT_GT(port, 0);
-    stub_ = query::v1::Query::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    server_ = std::make_unique<testing::QueryServer>(service_.get());
+    stub_ = server_->NewStub();
   }
 
-  void TearDown() override {
-    if (server_ != nullptr) server_->Shutdown();
-  }
+  void TearDown() override { server_.reset(); }
 
   void Write(const std::vector<Row>& rows) {
     rocksdb::WriteBatch batch;
@@ -160,7 +150,7 @@ class QueryServiceTest : public ::testing::Test {
   std::unique_ptr<infra::ProjectionStore> store_;
   std::unique_ptr<infra::EmbeddedLog> log_;
   std::unique_ptr<QueryService> service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<testing::QueryServer> server_;
   std::unique_ptr<query::v1::Query::Stub> stub_;
 };
 

@@ -16,6 +16,7 @@
 #include "projections/partition_projector.h"
 #include "query/query_service.h"
 #include "tests/projections/event_builders.h"
+#include "tests/testing/query_server.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -73,15 +74,8 @@ class SegmentQueriesTest : public ::testing::Test {
     QueryServiceOptions options;
     options.clock = [] { return absl::FromUnixSeconds(kDay0 + 400 * 86400); };
     service_ = std::make_unique<QueryService>(store_.get(), log_.get(), options);
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    stub_ = v1::Query::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    server_ = std::make_unique<testing::QueryServer>(service_.get());
+    stub_ = server_->NewStub();
 
     using events::v1::RELATIONSHIP_TYPE_BUSINESS;
     using events::v1::RELATIONSHIP_TYPE_DISTRIBUTOR;
@@ -106,9 +100,7 @@ class SegmentQueriesTest : public ::testing::Test {
     });
   }
 
-  void TearDown() override {
-    if (server_ != nullptr) server_->Shutdown();
-  }
+  void TearDown() override { server_.reset(); }
 
   void Fold(const std::vector<events::v1::Event>& events) {
     std::vector<infra::LogRecord> records;
@@ -166,7 +158,7 @@ class SegmentQueriesTest : public ::testing::Test {
   std::unique_ptr<projections::PartitionProjector> projector_;
   int64_t next_offset_ = 0;
   std::unique_ptr<QueryService> service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<testing::QueryServer> server_;
   std::unique_ptr<v1::Query::Stub> stub_;
 };
 
