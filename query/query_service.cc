@@ -79,10 +79,18 @@ query::v1::CustomerView FullView(const store::v1::CustomerState& state,
 
 // A customer as of a reference time, with the population to place them in.
 struct CustomerAt {
-  store::v1::CustomerState state;
+  // Their state then, rebuilt from their timeline; empty when the stored
+  // row is that state (no copy of it is made).
+  std::optional<store::v1::CustomerState> rebuilt;
   std::shared_ptr<const store::v1::PopulationModel> population;
   // The population snapshot it came from; "" for the store's last fit.
   std::string snapshot;
+
+  // `current`: the stored row the CustomerAt was made from.
+  const store::v1::CustomerState& state(
+      const store::v1::CustomerState& current) const {
+    return rebuilt.has_value() ? *rebuilt : current;
+  }
 };
 
 // The customer's stored row; NOT_FOUND for an unknown customer.
@@ -104,15 +112,16 @@ absl::StatusOr<store::v1::CustomerState> ReadCurrent(
 absl::StatusOr<CustomerAt> CustomerAtTime(
     const infra::ProjectionStore& store, const QueryServiceOptions& options,
     const store::v1::CustomerState& current, absl::Time as_of) {
-  KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::CustomerState> state,
-                        CustomerStateAsOf(store, current, as_of));
-  if (!state.has_value()) {
-    return absl::NotFoundError(absl::StrCat(
-        "customer ", current.customer_id(), " had no events at or before ",
-        absl::FormatTime(absl::RFC3339_full, as_of, absl::UTCTimeZone()),
-        " (as_of)"));
+  CustomerAt at{std::nullopt, store.population(), ""};
+  if (!RowAnswersAsOf(current, as_of)) {
+    KEHU_ASSIGN_OR_RETURN(at.rebuilt, CustomerStateAsOf(store, current, as_of));
+    if (!at.rebuilt.has_value()) {
+      return absl::NotFoundError(absl::StrCat(
+          "customer ", current.customer_id(), " had no events at or before ",
+          absl::FormatTime(absl::RFC3339_full, as_of, absl::UTCTimeZone()),
+          " (as_of)"));
+    }
   }
-  CustomerAt at{*std::move(state), store.population(), ""};
   if (options.history != nullptr) {
     std::optional<PopulationSnapshot> past = options.history->AtOrBefore(as_of);
     const int64_t as_of_us = absl::ToUnixMicros(as_of);
@@ -155,8 +164,8 @@ absl::Status ViewAt(const CustomerLookup& lookup,
   KEHU_ASSIGN_OR_RETURN(CustomerAt at,
                         CustomerAtTime(*lookup.store, options, lookup.current,
                                        lookup.as_of));
-  *response =
-      FullView(at.state, lookup.as_of, *lookup.store, *at.population, options);
+  *response = FullView(at.state(lookup.current), lookup.as_of, *lookup.store,
+                       *at.population, options);
   response->mutable_segments()->set_population_snapshot(at.snapshot);
   return absl::OkStatus();
 }
@@ -178,8 +187,9 @@ absl::Status ExplainClassification(const infra::ProjectionStore& store,
                         ReadCurrent(store, request.customer_id()));
   KEHU_ASSIGN_OR_RETURN(CustomerAt at,
                         CustomerAtTime(store, options, current, as_of));
-  KEHU_RETURN_IF_ERROR(ExplainCustomer(store, at.state, *at.population, as_of,
-                                       options.analytics, request, response));
+  KEHU_RETURN_IF_ERROR(ExplainCustomer(store, at.state(current), *at.population,
+                                       as_of, options.analytics, request,
+                                       response));
   response->set_population_snapshot(at.snapshot);
   return absl::OkStatus();
 }
