@@ -42,6 +42,7 @@
 #ifndef KEHU_INFRA_APP_SERVER_H_
 #define KEHU_INFRA_APP_SERVER_H_
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <thread>
@@ -88,8 +89,11 @@ struct ServerOptions {
   int max_send_message_bytes = kMaxMessageBytes;
   // Threads that answer queries (infra/call_queues.h), each reading its
   // calls off the connections itself; the scanning calls go on to the
-  // query service's workers.
-  int query_threads = 1;
+  // query service's workers. One per core: on 2 cores, one thread
+  // answered at most 13,980 GetCustomer/s of a million customers and two
+  // 17,210/s (README, Query latency).
+  int query_threads =
+      std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   // Partitions of a newly created log; an existing log keeps its own.
   int32_t partitions = 8;
   // Currency that money rankings use (fixed when the store is created).

@@ -12,7 +12,15 @@
 #
 # Usage: tests/bench/query_bench.sh [--smoke] [--customers N] [--runs K]
 #          [--duration S] [--warmup S] [--build-dir DIR] [--out DIR] [--keep]
+#          [--data DIR] [--query-threads N]
 #   --smoke       2,000 customers and short runs: finishes in seconds (CI)
+#   --data        serve this data directory, already loaded with the same
+#                 simulated customers and fitted as of 2026-01-01, instead
+#                 of loading them (one kept with --keep, or built offline:
+#                 `kehu produce --data` of the simulated events, then
+#                 `kehu replay --fit-as-of 2026-01-01` and its store moved
+#                 into DIR); no other server may run on it
+#   --query-threads  `kehu serve --query-threads` (default: serve's own)
 #   --build-dir   use the binaries of this build; without it, builds build/
 #   --out         where the results go (default BUILD/bench-results/query-TIME)
 #   --keep        keep the data directory (its path is printed)
@@ -41,13 +49,17 @@ customers="${KEHU_BENCH_CUSTOMERS:-}"
 runs="${KEHU_BENCH_RUNS:-}"
 duration="${KEHU_BENCH_DURATION:-}"
 warmup="${KEHU_BENCH_WARMUP:-}"
+data=""
+query_threads=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 ;;
     --keep) keep=1 ;;
-    --customers | --runs | --duration | --warmup | --build-dir | --out)
+    --customers | --runs | --duration | --warmup | --build-dir | --out | --data | --query-threads)
       [ $# -ge 2 ] || die "$1: missing value"
       case "$1" in
+        --data) data="$2" ;;
+        --query-threads) query_threads="$2" ;;
         --customers) customers="$2" ;;
         --runs) runs="$2" ;;
         --duration) duration="$2" ;;
@@ -127,30 +139,41 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-start_serve "$tmp/data" "$tmp/serve.log"
-echo "== kehu serve (pid $serve_pid) at $addr, data in $tmp/data"
+serve_flags=()
+[ -n "$query_threads" ] && serve_flags+=(--query-threads "$query_threads")
+if [ -n "$data" ]; then
+  [ -d "$data/store" ] || die "--data: no store in $data"
+  start_serve "$data" "$tmp/serve.log" "${serve_flags[@]}"
+  echo "== kehu serve (pid $serve_pid) at $addr, data in $data (loaded and fitted before)"
+  wait_folded "$addr"
+  events=null load_s=null fold_s=null fit_s=null
+  data_kib="$(du -sk "$data" | cut -f1)"
+else
+  start_serve "$tmp/data" "$tmp/serve.log" "${serve_flags[@]}"
+  echo "== kehu serve (pid $serve_pid) at $addr, data in $tmp/data"
 
-echo "== loading $customers simulated customers (seed $seed, $sim_start + 365 days)"
-load_customers() {
-  "$kehu" simulate --customers "$customers" --days 365 --seed "$seed" \
-    --start "$sim_start" | "$kehu" produce --server "$addr" 2>"$tmp/produce.log"
-}
-t0=$(now_ms)
-run load_customers || die "kehu produce failed: $(tail -5 "$tmp/produce.log")"
-produced="$(tail -1 "$tmp/produce.log")"
-load_s=$(seconds_since "$t0")
-t0=$(now_ms)
-wait_folded "$addr"
-fold_s=$(seconds_since "$t0")
-events="$(echo "$produced" | awk '{print $3}')"
-echo "   $produced in $load_s s; folded $fold_s s later"
+  echo "== loading $customers simulated customers (seed $seed, $sim_start + 365 days)"
+  load_customers() {
+    "$kehu" simulate --customers "$customers" --days 365 --seed "$seed" \
+      --start "$sim_start" | "$kehu" produce --server "$addr" 2>"$tmp/produce.log"
+  }
+  t0=$(now_ms)
+  run load_customers || die "kehu produce failed: $(tail -5 "$tmp/produce.log")"
+  produced="$(tail -1 "$tmp/produce.log")"
+  load_s=$(seconds_since "$t0")
+  t0=$(now_ms)
+  wait_folded "$addr"
+  fold_s=$(seconds_since "$t0")
+  events="$(echo "$produced" | awk '{print $3}')"
+  echo "   $produced in $load_s s; folded $fold_s s later"
 
-echo "== kehu fit --as-of $as_of"
-t0=$(now_ms)
-run "$kehu" fit --server "$addr" --as-of "$as_of" --timeout 3600
-fit_s=$(seconds_since "$t0")
+  echo "== kehu fit --as-of $as_of"
+  t0=$(now_ms)
+  run "$kehu" fit --server "$addr" --as-of "$as_of" --timeout 3600
+  fit_s=$(seconds_since "$t0")
+  data_kib="$(du -sk "$tmp/data" | cut -f1)"
+fi
 peak_rss_loaded_kib="$(peak_rss_kib "$serve_pid")"
-data_kib="$(du -sk "$tmp/data" | cut -f1)"
 
 common=(--server "$addr" --runs "$runs" --duration "$duration" --warmup "$warmup"
   --json "$out/results.jsonl" --markdown "$out/table.md")
@@ -191,6 +214,7 @@ rss_kib="$(awk '/^VmRSS:/ {print $2}' "/proc/$serve_pid/status")"
   echo "\"host\":{\"cpus\":$(nproc),\"kernel\":\"$(uname -r)\",\"loadavg_1min_before\":$loadavg_before,\"loadavg_1min_after\":$loadavg_after},"
   echo "\"smoke\":$([ "$smoke" = 1 ] && echo true || echo false),"
   echo "\"customers\":$customers,\"seed\":$seed,\"simulated_from\":\"$sim_start\",\"as_of\":\"$as_of\","
+  echo "\"data_dir_given\":$([ -n "$data" ] && echo true || echo false),\"query_threads\":${query_threads:-null},"
   echo "\"events_accepted\":${events:-null},\"load_s\":$load_s,\"fold_wait_s\":$fold_s,\"fit_s\":$fit_s,"
   echo "\"serve_peak_rss_kib\":$peak_rss_kib,\"serve_peak_rss_after_fit_kib\":$peak_rss_loaded_kib,\"serve_rss_kib\":$rss_kib,\"data_kib\":$data_kib,"
   echo "\"benchmarks\":["
@@ -204,5 +228,6 @@ echo
 cat "$out/table.md"
 echo
 echo "kehu serve peak RSS (VmHWM): $((peak_rss_kib / 1024)) MiB ($((peak_rss_loaded_kib / 1024)) MiB before the queries)"
-echo "load $load_s s, fold wait $fold_s s, fit $fit_s s; data directory $((data_kib / 1024)) MiB after the fit"
+[ -z "$data" ] && echo "load $load_s s, fold wait $fold_s s, fit $fit_s s"
+echo "data directory $((data_kib / 1024)) MiB"
 echo "results: $out/results.json"
