@@ -66,10 +66,10 @@ bool IsAppendedInBulk(Family family) {
     case Family::kIndexes:
     case Family::kDedup:
     case Family::kDeadLetter:
+    case Family::kSegments:  // a replay's population step reads no standing
       return true;
-    case Family::kOffsets:   // read to check that the store is fresh
-    case Family::kMeta:      // read for the population
-    case Family::kSegments:  // merges read the memtable
+    case Family::kOffsets:  // read to check that the store is fresh
+    case Family::kMeta:     // read for the population
       return false;
   }
   return false;
@@ -117,8 +117,10 @@ std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(
       family_options.merge_operator = std::make_shared<AddCounters>();
       // A hot counter (a tier, a month) gets a merge with every batch; past
       // this many in the memtable the write folds them into one, so a read
-      // never has to add up thousands.
-      family_options.max_successive_merges = 32;
+      // never has to add up thousands. Folding reads the memtable, which a
+      // bulk load's cannot do quickly, and a bulk load merges each counter
+      // a few times only.
+      if (!appended) family_options.max_successive_merges = 32;
     }
     descriptors.emplace_back(schema::FamilyName(static_cast<Family>(i)),
                              family_options);

@@ -50,10 +50,12 @@ struct ProjectionStoreOptions {
   //   not yet flushed to table files; Flush() makes what was written
   //   durable.
   // - The memtables of the families the load only writes (customers,
-  //   timeline, indexes, dedup, dead letters) are plain vectors, appended
-  //   to and sorted once when flushed, instead of skip lists searched at
-  //   every insert, and Write() hands batches over unsorted. Reading such a
-  //   family from its memtable would sort a copy each time: flush first.
+  //   timeline, indexes, dedup, dead letters, segments) are plain vectors,
+  //   appended to and sorted once when flushed, instead of skip lists
+  //   searched at every insert, and Write() hands batches over unsorted.
+  //   Reading such a family from its memtable would sort a copy each time:
+  //   flush first, and read no standing while writing them (the population
+  //   step's PopulationOptions::index_empty).
   //   Memtable writes of concurrent batches are applied one after another,
   //   which a vector needs.
   bool bulk_load = false;

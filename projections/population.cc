@@ -260,8 +260,12 @@ absl::StatusOr<PopulationStepResult> RunPopulationStep(
                         MeasurePopulation(*store, as_of, options));
   KEHU_RETURN_IF_ERROR(store->PutPopulation(result.population));
   // Every standing moves to the new reference time and cut points.
-  KEHU_ASSIGN_OR_RETURN(result.indexed_customers,
-                        SegmentIndex(store).RefreshAll(options.cancelled));
+  KEHU_ASSIGN_OR_RETURN(
+      result.indexed_customers,
+      SegmentIndex(store).RefreshAll(options.cancelled,
+                                     options.index_empty
+                                         ? SegmentIndex::Existing::kNone
+                                         : SegmentIndex::Existing::kRead));
   return result;
 }
 

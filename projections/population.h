@@ -44,6 +44,11 @@ struct PopulationOptions {
   // then may be given one (a population snapshot's checkpoint, when the
   // server stops). Unset: never cancelled.
   std::function<bool()> cancelled;
+  // Set when no customer has a standing yet and nothing else writes the
+  // store during the step (a replay's store, folded with fit_as_of): the
+  // standings are then written without reading the old ones
+  // (SegmentIndex::Existing::kNone).
+  bool index_empty = false;
 };
 
 // Measures the population of `store` at `as_of`.

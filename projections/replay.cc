@@ -417,9 +417,11 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
 
   if (options.fit_as_of.has_value()) {
     const absl::Time fit_start = absl::Now();
+    // Folding wrote no standing, and nothing else writes the store.
+    PopulationOptions population = options.population;
+    population.index_empty = true;
     KEHU_ASSIGN_OR_RETURN(
-        result.fit,
-        RunPopulationStep(store, *options.fit_as_of, options.population));
+        result.fit, RunPopulationStep(store, *options.fit_as_of, population));
     result.fit_time = absl::Now() - fit_start;
   }
   // Complete: durable in table files (the store may have been written

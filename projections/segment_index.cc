@@ -326,7 +326,7 @@ absl::Status SegmentIndex::Update(const CustomerState& state,
 }
 
 absl::StatusOr<int64_t> SegmentIndex::RefreshAll(
-    const std::function<bool()>& cancelled) const {
+    const std::function<bool()>& cancelled, Existing existing) const {
   int64_t refreshed = 0;
   std::string resume;  // the first customer key of the next chunk
   while (true) {
@@ -349,7 +349,11 @@ absl::StatusOr<int64_t> SegmentIndex::RefreshAll(
         return absl::DataLossError(absl::StrCat(
             "customer row ", it->key().ToString(), " does not parse"));
       }
-      KEHU_RETURN_IF_ERROR(Update(state, *population, &batch, &deltas));
+      if (existing == Existing::kNone) {
+        Write(nullptr, Evaluate(state, *population), &batch, &deltas);
+      } else {
+        KEHU_RETURN_IF_ERROR(Update(state, *population, &batch, &deltas));
+      }
     }
     WriteCounters(deltas, &batch);
     KEHU_RETURN_IF_ERROR(infra::FromRocks(it->status(), "scanning customers"));

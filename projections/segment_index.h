@@ -84,12 +84,24 @@ class SegmentIndex {
                       rocksdb::WriteBatch* batch,
                       CounterDeltas* deltas = nullptr) const;
 
+  // What RefreshAll() may assume of the standings before it.
+  enum class Existing {
+    // Some customers may have one, and writers may add some meanwhile:
+    // each customer's is read and replaced (Update).
+    kRead,
+    // No customer has one and nothing else writes the store meanwhile (a
+    // replay's store): each is written without reading, which a bulk load
+    // (ProjectionStoreOptions::bulk_load) needs.
+    kNone,
+  };
+
   // Re-evaluates every customer against the stored population; returns how
   // many were evaluated. `cancelled`, when set, is polled between chunks:
   // true stops with CANCELLED, the chunks before re-evaluated and the rest
   // not.
   absl::StatusOr<int64_t> RefreshAll(
-      const std::function<bool()>& cancelled = {}) const;
+      const std::function<bool()>& cancelled = {},
+      Existing existing = Existing::kRead) const;
 
  private:
   infra::ProjectionStore* const store_;  // not owned
