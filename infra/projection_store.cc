@@ -105,6 +105,10 @@ std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(
       family_options.memtable_factory =
           std::make_shared<rocksdb::VectorRepFactory>();
       family_options.max_write_buffer_number = 4;
+      // Level-0 files of a bulk load are soon merged into level 1 by a
+      // compaction: compressing them costs more CPU than it saves.
+      family_options.compression = rocksdb::kNoCompression;
+      family_options.bottommost_compression = rocksdb::kLZ4Compression;
     } else if (static_cast<Family>(i) == Family::kTimeline ||
                static_cast<Family>(i) == Family::kDedup) {
       // A customer's next timeline and dedup rows go next to their last

@@ -58,6 +58,9 @@ struct ProjectionStoreOptions {
   //   step's PopulationOptions::index_empty).
   //   Memtable writes of concurrent batches are applied one after another,
   //   which a vector needs.
+  // - Those families' flushes write uncompressed level-0 files; only the
+  //   bottom level is compressed. Until a compaction merges them, the
+  //   level-0 files left at the end take more disk.
   bool bulk_load = false;
 };
 
