@@ -25,7 +25,13 @@ IndexedValues PutCustomerRows(const store::v1::CustomerState& state,
   batch->Put(store->family(Family::kCustomers),
              schema::CustomerKey(state.customer_id()),
              state.SerializeAsString());
+  return PutIndexRows(state, old, store, batch);
+}
 
+IndexedValues PutIndexRows(const store::v1::CustomerState& state,
+                           const IndexedValues* old,
+                           infra::ProjectionStore* store,
+                           rocksdb::WriteBatch* batch) {
   const IndexedValues now = IndexedValuesOf(state, *store);
   const struct {
     IndexMetric metric;

@@ -33,6 +33,13 @@ IndexedValues PutCustomerRows(const store::v1::CustomerState& state,
                               infra::ProjectionStore* store,
                               rocksdb::WriteBatch* batch);
 
+// PutCustomerRows without the state row, for a replay, which writes state
+// rows to table files of its own (replay.h).
+IndexedValues PutIndexRows(const store::v1::CustomerState& state,
+                           const IndexedValues* old,
+                           infra::ProjectionStore* store,
+                           rocksdb::WriteBatch* batch);
+
 }  // namespace kehu::projections
 
 #endif  // KEHU_PROJECTIONS_CUSTOMER_ROWS_H_

@@ -18,6 +18,7 @@
 #include "projections/customer_fold.h"
 #include "projections/customer_rows.h"
 #include "projections/record_admission.h"
+#include "projections/replay_files.h"
 #include "projections/segment_index.h"
 
 namespace kehu::projections {
@@ -40,39 +41,81 @@ absl::Status CheckFresh(const infra::ProjectionStore& store) {
   return absl::OkStatus();
 }
 
-// The fold by customer splits the customers into about this many ranges
-// per thread, so that a thread done early takes another.
+// Stage two splits the customers into key ranges, at least this many per
+// thread, so that a thread done early takes another,
 constexpr int kRangesPerThread = 4;
-// The customer of every this-many-th staged event is a sample for the
-// range boundaries.
-constexpr int64_t kSampleEvery = 64;
+// and of at most about this many staged bytes, which a thread holds in
+// memory while it folds the range.
+constexpr int64_t kRangeBytes = int64_t{32} << 20;
+// Staging keeps a file per range open.
+constexpr int kMaxRanges = 512;
+// The range bounds come from records read at this many places spread over
+// each partition, this many records at each.
+constexpr int64_t kSamplePlaces = 64;
+constexpr size_t kSampleRecords = 16;
 
 // The replay's work, counted in half records: a record counts one half
 // when read and the other when folded, or both at once when it is not to
 // be folded.
 using HalfRecords = std::atomic<int64_t>;
 
-// What staging a partition found.
-struct StagedPartition {
-  // next_offset, dead_lettered, unknown_skipped and after_cut as the
-  // partition's progress row will hold them; `folded` counts the events
-  // staged, duplicates included.
-  store::v1::PartitionProgress progress;
-  // Customers of some staged events, for the range boundaries.
-  std::vector<std::string> samples;
-};
+// Boundaries that split the timeline into ranges of about as many staged
+// bytes, from records sampled over [0, stop_offsets[p]) of every partition
+// p: timeline prefixes, ascending, the first "" (from the start). At least
+// `min_ranges` of them when the sample has that many customers.
+absl::StatusOr<std::vector<std::string>> RangeBounds(
+    infra::EventLog* log, const std::vector<int64_t>& stop_offsets,
+    int min_ranges) {
+  std::vector<std::string> prefixes;
+  int64_t sampled_bytes = 0;
+  int64_t total_records = 0;
+  std::vector<infra::LogRecord> records;
+  for (int32_t p = 0; p < static_cast<int32_t>(stop_offsets.size()); ++p) {
+    const int64_t stop = stop_offsets[p];
+    total_records += stop;
+    int64_t next = 0;  // places overlap in a short partition: skip ahead
+    for (int64_t place = 0; place < kSamplePlaces; ++place) {
+      const int64_t offset = std::max(next, stop * place / kSamplePlaces);
+      if (offset >= stop) break;
+      records.clear();
+      KEHU_RETURN_IF_ERROR(log->Read(
+          p, offset,
+          static_cast<size_t>(std::min<int64_t>(stop - offset, kSampleRecords)),
+          &records));
+      for (const infra::LogRecord& record : records) {
+        prefixes.push_back(schema::TimelinePrefix(record.key));
+        sampled_bytes += static_cast<int64_t>(2 * record.key.size() +
+                                              record.value.size() + 17);
+      }
+      next = offset + static_cast<int64_t>(records.size());
+    }
+  }
+  if (prefixes.empty()) return std::vector<std::string>{""};
+  const int64_t bytes =
+      sampled_bytes / static_cast<int64_t>(prefixes.size()) * total_records;
+  const int ranges = static_cast<int>(std::clamp<int64_t>(
+      (bytes + kRangeBytes - 1) / kRangeBytes, min_ranges, kMaxRanges));
+  std::sort(prefixes.begin(), prefixes.end());
+  std::vector<std::string> bounds = {""};
+  for (int r = 1; r < ranges; ++r) {
+    const std::string& bound = prefixes[prefixes.size() * r / ranges];
+    if (bound > bounds.back()) bounds.push_back(bound);
+  }
+  return bounds;
+}
 
-// Stage one: reads records [0, stop) of `partition`, writes the timeline
-// row of every event to fold and the dead letters; gives up between
-// batches once `failed` is set.
-absl::StatusOr<StagedPartition> StagePartition(
+// Stage one: reads records [0, stop) of `partition`, stages every event to
+// fold and writes the dead letters; gives up between batches once
+// `failed` is set. Returns the partition's progress row as it will be
+// (next_offset, dead_lettered, unknown_skipped, after_cut), with `folded`
+// counting the events staged, duplicates included.
+absl::StatusOr<store::v1::PartitionProgress> StagePartition(
     infra::EventLog* log, infra::ProjectionStore* store, int32_t partition,
-    int64_t stop, const ReplayOptions& options, HalfRecords* done,
-    const std::atomic<bool>& failed) {
-  StagedPartition staged;
-  store::v1::PartitionProgress& progress = staged.progress;
+    int64_t stop, const ReplayOptions& options, StagingArea* staging,
+    HalfRecords* done, const std::atomic<bool>& failed) {
+  store::v1::PartitionProgress progress;
   const int32_t partition_count = log->partition_count();
-  rocksdb::ColumnFamilyHandle* timeline = store->family(Family::kTimeline);
+  StagingArea::Writer staged(staging);
   std::vector<infra::LogRecord> records;
   records.reserve(options.batch_records);
   events::v1::Event event;
@@ -89,7 +132,7 @@ absl::StatusOr<StagedPartition> StagePartition(
                                               ", below the end offset ", stop,
                                               " read at start"));
     }
-    rocksdb::WriteBatch batch;
+    rocksdb::WriteBatch dead_letters;
     int64_t halves = 0;
     for (const infra::LogRecord& record : records) {
       if (record.partition != partition || record.offset != offset) {
@@ -100,48 +143,59 @@ absl::StatusOr<StagedPartition> StagePartition(
       const Admission admission =
           AdmitRecord(record, options.until, partition_count, &event);
       if (admission.verdict == Admission::Verdict::kFold) {
-        batch.Put(timeline, schema::TimelineKey(record.key, record.offset),
-                  record.value);
+        KEHU_RETURN_IF_ERROR(staged.Add(
+            schema::TimelineKey(record.key, record.offset), record.value));
         progress.set_folded(progress.folded() + 1);
-        if (progress.folded() % kSampleEvery == 1) {
-          staged.samples.push_back(record.key);
-        }
         halves += 1;
       } else {
         if (admission.verdict == Admission::Verdict::kDeadLetter) {
-          PutDeadLetter(record, admission, store, &batch);
+          PutDeadLetter(record, admission, store, &dead_letters);
         }
         CountPassedOver(admission.verdict, &progress);
         halves += 2;
       }
       ++offset;
     }
-    KEHU_RETURN_IF_ERROR(store->Write(&batch));
+    if (dead_letters.Count() > 0) {
+      KEHU_RETURN_IF_ERROR(store->Write(&dead_letters));
+    }
     done->fetch_add(halves);
   }
+  KEHU_RETURN_IF_ERROR(staged.Flush());
   progress.set_next_offset(offset);
-  return staged;
+  return progress;
 }
 
-// Stage two: folds the staged events of the customers whose timeline keys
-// are in [lower, upper) (empty `upper`: to the end), each customer's in
-// log order: an event whose event_id the customer had already is a
-// duplicate, whose timeline row goes; for the others a dedup row. Then
-// writes the customer's state and index rows, and with `segments` their
-// standing. Adds the duplicates found to `duplicates` (by partition).
-absl::Status FoldRange(infra::ProjectionStore* store, const std::string& lower,
-                       const std::string& upper, int32_t partition_count,
-                       const SegmentIndex* segments, size_t batch_events,
-                       HalfRecords* done, const std::atomic<bool>& failed,
+// Stage two: folds the staged events of range `range`, customer by
+// customer, each customer's in log order: an event whose event_id the
+// customer had already is a duplicate, and gets no timeline row; the
+// others get their timeline and dedup rows. Then the customer's state and
+// index rows, and with `segments` their standing. Timeline, dedup and
+// state rows go to table files that are ingested at the end; the rest in
+// WriteBatches of about `batch_events` events. Adds the duplicates found
+// to `duplicates` (by partition).
+absl::Status FoldRange(infra::ProjectionStore* store, StagingArea* staging,
+                       int range, const std::string& table_prefix,
+                       int32_t partition_count, const SegmentIndex* segments,
+                       size_t batch_events, HalfRecords* done,
+                       const std::atomic<bool>& failed,
                        std::vector<int64_t>* duplicates) {
-  rocksdb::ReadOptions read;
-  read.fill_cache = false;  // each block is read once
-  const rocksdb::Slice upper_slice(upper);
-  if (!upper.empty()) read.iterate_upper_bound = &upper_slice;
-  rocksdb::ColumnFamilyHandle* timeline = store->family(Family::kTimeline);
-  rocksdb::ColumnFamilyHandle* dedup = store->family(Family::kDedup);
-  std::unique_ptr<rocksdb::Iterator> it(
-      store->db()->NewIterator(read, timeline));
+  std::string buffer;
+  std::vector<StagingArea::Row> rows;
+  KEHU_RETURN_IF_ERROR(staging->Read(range, &buffer, &rows));
+  staging->Remove(range);
+
+  TableFile timeline(store, Family::kTimeline,
+                     absl::StrCat(table_prefix, "timeline.sst"));
+  TableFile dedup(store, Family::kDedup,
+                  absl::StrCat(table_prefix, "dedup.sst"));
+  TableFile customers(store, Family::kCustomers,
+                      absl::StrCat(table_prefix, "customers.sst"));
+  // State rows, by customer id: the customers family's order, which is
+  // not the timeline's when ids differ in length.
+  std::vector<std::pair<std::string, std::string>> states;
+  // The current customer's dedup rows, sorted by event id before writing.
+  std::vector<std::pair<std::string, int64_t>> event_ids;
   const std::shared_ptr<const store::v1::PopulationModel> population =
       store->population();
 
@@ -151,14 +205,24 @@ absl::Status FoldRange(infra::ProjectionStore* store, const std::string& lower,
   std::string customer;  // the customer being folded; "" before the first
   int32_t partition = 0;
   store::v1::CustomerState state;
-  absl::flat_hash_set<std::string> event_ids;
+  absl::flat_hash_set<std::string> seen;
   events::v1::Event event;
-  auto finish_customer = [&] {
-    PutCustomerRows(state, /*old=*/nullptr, store, &batch);
+  auto finish_customer = [&]() -> absl::Status {
+    std::sort(event_ids.begin(), event_ids.end());
+    for (const auto& [event_id, offset] : event_ids) {
+      std::string value;
+      schema::PutFixed64BE(&value, static_cast<uint64_t>(offset));
+      KEHU_RETURN_IF_ERROR(
+          dedup.Put(schema::DedupKey(customer, event_id), value));
+    }
+    states.emplace_back(schema::CustomerKey(customer),
+                        state.SerializeAsString());
+    PutIndexRows(state, /*old=*/nullptr, store, &batch);
     if (segments != nullptr) {
       segments->Write(nullptr, segments->Evaluate(state, *population), &batch,
                       &deltas);
     }
+    return absl::OkStatus();
   };
   auto commit = [&]() -> absl::Status {
     KEHU_RETURN_IF_ERROR(store->Write(&batch));
@@ -168,18 +232,18 @@ absl::Status FoldRange(infra::ProjectionStore* store, const std::string& lower,
     return absl::OkStatus();
   };
 
-  for (it->Seek(lower); it->Valid(); it->Next()) {
+  for (const StagingArea::Row& row : rows) {
     std::string_view id;
     int64_t offset = 0;
-    const rocksdb::Slice key = it->key();
-    if (!schema::ParseTimelineKey(std::string_view(key.data(), key.size()), &id,
-                                  &offset)) {
-      return absl::DataLossError(
-          absl::StrCat("timeline key ", key.ToString(true), " is malformed"));
+    if (!schema::ParseTimelineKey(row.key, &id, &offset)) {
+      return absl::DataLossError(absl::StrCat(
+          "staged timeline key ",
+          rocksdb::Slice(row.key.data(), row.key.size()).ToString(true),
+          " is malformed"));
     }
     if (id != customer) {
       if (!customer.empty()) {
-        finish_customer();
+        KEHU_RETURN_IF_ERROR(finish_customer());
         // Between customers, so that a customer's rows go in one batch.
         if (batch_halves >= static_cast<int64_t>(batch_events)) {
           KEHU_RETURN_IF_ERROR(commit());
@@ -189,48 +253,37 @@ absl::Status FoldRange(infra::ProjectionStore* store, const std::string& lower,
       customer.assign(id);
       partition = infra::PartitionForKey(customer, partition_count);
       state.Clear();
+      seen.clear();
       event_ids.clear();
     }
-    if (!event.ParseFromArray(it->value().data(),
-                              static_cast<int>(it->value().size()))) {
-      return absl::DataLossError(absl::StrCat("the timeline row of customer ",
+    if (!event.ParseFromArray(row.value.data(),
+                              static_cast<int>(row.value.size()))) {
+      return absl::DataLossError(absl::StrCat("the staged event of customer ",
                                               customer, " at offset ", offset,
                                               " does not parse"));
     }
-    if (!event_ids.insert(event.event_id()).second) {
-      batch.Delete(timeline, key);
+    if (!seen.insert(event.event_id()).second) {
       ++(*duplicates)[partition];
     } else {
       FoldEvent(event, EventPosition{partition, offset}, &state);
-      std::string value;
-      schema::PutFixed64BE(&value, static_cast<uint64_t>(offset));
-      batch.Put(dedup, schema::DedupKey(customer, event.event_id()), value);
+      KEHU_RETURN_IF_ERROR(timeline.Put(row.key, row.value));
+      event_ids.emplace_back(event.event_id(), offset);
     }
     ++batch_halves;
   }
-  KEHU_RETURN_IF_ERROR(infra::FromRocks(it->status(), "reading the timeline"));
-  if (!customer.empty()) finish_customer();
+  if (!customer.empty()) KEHU_RETURN_IF_ERROR(finish_customer());
+  rows = {};
+  buffer = {};
+
+  std::sort(states.begin(), states.end());
+  for (const auto& [key, value] : states) {
+    KEHU_RETURN_IF_ERROR(customers.Put(key, value));
+  }
+  KEHU_RETURN_IF_ERROR(timeline.Ingest());
+  KEHU_RETURN_IF_ERROR(dedup.Ingest());
+  KEHU_RETURN_IF_ERROR(customers.Ingest());
   if (segments != nullptr) segments->WriteCounters(deltas, &batch);
   return commit();
-}
-
-// Boundaries that split the customers of `samples` into about `ranges`
-// ranges of as many staged events: timeline prefixes, ascending, the first
-// "" (from the start).
-std::vector<std::string> RangeBounds(std::vector<std::string> samples,
-                                     int ranges) {
-  std::vector<std::string> prefixes;
-  prefixes.reserve(samples.size());
-  for (const std::string& id : samples) {
-    prefixes.push_back(schema::TimelinePrefix(id));
-  }
-  std::sort(prefixes.begin(), prefixes.end());
-  std::vector<std::string> bounds = {""};
-  for (int r = 1; r < ranges; ++r) {
-    const std::string& bound = prefixes[prefixes.size() * r / ranges];
-    if (bound > bounds.back()) bounds.push_back(bound);
-  }
-  return bounds;
 }
 
 // Runs task(0) ... task(tasks - 1) on up to `threads` threads, reporting
@@ -345,31 +398,28 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
     if (options.on_progress) options.on_progress(progress);
   };
 
-  // Stage one, by partition: the timeline rows of the events to fold.
-  std::vector<StagedPartition> staged(count);
+  // The customers' key ranges, and where stage one leaves their events.
+  KEHU_ASSIGN_OR_RETURN(const std::vector<std::string> bounds,
+                        RangeBounds(log, result.stop_offsets,
+                                    options.threads * kRangesPerThread));
+  const std::string scratch = absl::StrCat(store->db()->GetName(), "/replay");
+  KEHU_ASSIGN_OR_RETURN(std::unique_ptr<StagingArea> staging,
+                        StagingArea::Create(scratch, bounds));
+
+  // Stage one, by partition: stage the events to fold.
+  std::vector<store::v1::PartitionProgress> staged(count);
   KEHU_RETURN_IF_ERROR(RunTasks(
       count, options.threads, options,
       [&](int p, const std::atomic<bool>& failed) -> absl::Status {
         KEHU_ASSIGN_OR_RETURN(
             staged[p], StagePartition(log, store, p, result.stop_offsets[p],
-                                      options, &done, failed));
+                                      options, staging.get(), &done, failed));
         return absl::OkStatus();
       },
       [](int p) { return absl::StrCat("replaying partition ", p); }, report));
-  // The timeline is read from table files from here on.
-  KEHU_RETURN_IF_ERROR(store->Flush());
 
-  // Stage two, by customer: state, index, dedup and (without a fit) the
-  // segment index's rows.
-  std::vector<std::string> samples;
-  for (StagedPartition& partition : staged) {
-    for (std::string& id : partition.samples) samples.push_back(std::move(id));
-    partition.samples = {};
-  }
-  const std::vector<std::string> bounds =
-      samples.empty()
-          ? std::vector<std::string>{""}
-          : RangeBounds(std::move(samples), options.threads * kRangesPerThread);
+  // Stage two, by customer: timeline, state, index, dedup and (without a
+  // fit) the segment index's rows.
   const SegmentIndex segments(store);
   const SegmentIndex* standings =
       options.fit_as_of.has_value() ? nullptr : &segments;
@@ -380,20 +430,19 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
     KEHU_RETURN_IF_ERROR(RunTasks(
         static_cast<int>(bounds.size()), options.threads, options,
         [&](int r, const std::atomic<bool>& failed) {
-          const std::string upper = r + 1 < static_cast<int>(bounds.size())
-                                        ? bounds[r + 1]
-                                        : std::string();
-          return FoldRange(store, bounds[r], upper, count, standings,
-                           options.batch_records, &done, failed,
+          return FoldRange(store, staging.get(), r,
+                           absl::StrCat(scratch, "/range-", r, "-"), count,
+                           standings, options.batch_records, &done, failed,
                            &duplicates[r]);
         },
         [](int) { return std::string("folding by customer"); }, report));
   }
+  staging.reset();
 
   // The partitions' progress, as the live projector keeps it.
   rocksdb::WriteBatch offsets;
   for (int32_t p = 0; p < count; ++p) {
-    store::v1::PartitionProgress& partition = staged[p].progress;
+    store::v1::PartitionProgress& partition = staged[p];
     int64_t found = 0;
     for (const auto& range : duplicates) found += range[p];
     partition.set_folded(partition.folded() - found);

@@ -3,22 +3,32 @@
 // store when the schema or the reporting currency changes.
 //
 // Operation, in two stages, so that every customer's state is built in
-// memory once and written once, however many customers there are:
+// memory once and written once, however many customers there are, and the
+// big families never pass through RocksDB's memtables:
+// 0. The customers are split into key ranges (timeline key order) from
+//    records sampled at places spread over each partition, as many ranges
+//    as make about 32 MiB of staged events each, and at least four per
+//    thread.
 // 1. By partition: each partition is read from offset 0 up to its stop
 //    offset in batches of `batch_records` records. Each record is judged
 //    as the live projector judges it (record_admission.h): dead letters
 //    are written, payloads this version does not know and events after
-//    the cut are counted, and every event to fold is written to the
-//    timeline (keyed by customer and offset) — duplicates too, for now.
-//    The timeline is then flushed to table files.
-// 2. By customer: the timeline is read in key order, that is customer by
-//    customer, each customer's events in log order, split into key ranges
-//    folded in parallel. Per customer: an event whose event_id the
-//    customer already had is a duplicate, and its timeline row is deleted;
-//    the others are folded (FoldEvent, customer_fold.h, as live) and get
-//    their dedup row; then the customer's state and index rows
-//    (customer_rows.h) and, without `fit_as_of`, their standing in the
-//    segment index (segment_index.h) are written. Last, each partition's
+//    the cut are counted, and every event to fold is staged with its
+//    timeline key (keyed by customer and offset) in its range's file
+//    (replay_files.h: a scratch directory `replay` in the store's
+//    directory, removed at the end) — duplicates too, for now.
+// 2. By range, in parallel: a range's events are read back and sorted by
+//    key, that is customer by customer, each customer's events in log
+//    order. Per customer: an event whose event_id the customer already had
+//    is a duplicate and is dropped; the others are folded (FoldEvent,
+//    customer_fold.h, as live) and get their timeline and dedup rows; then
+//    the customer's state and index rows (customer_rows.h) and, without
+//    `fit_as_of`, their standing in the segment index (segment_index.h).
+//    Timeline, dedup and state rows go to table files of the range, in key
+//    order, ingested into the store's bottom level when the range is done
+//    (state rows are sorted by id first; when ids differ in length, the
+//    ranges' files of state rows overlap and RocksDB stacks them); index
+//    rows and standings are written in batches. Last, each partition's
 //    progress row, and a flush.
 // With `fit_as_of`, the population step (`kehu fit`, RunPopulationStep)
 // then runs and builds the segment index at that reference time. Batches,
@@ -105,8 +115,9 @@ struct ReplayOptions {
   std::optional<absl::Time> fit_as_of;
   PopulationOptions population;
 
-  // Records read per WriteBatch in stage 1, events folded per WriteBatch
-  // in stage 2 (rounded up to a whole customer). Must be > 0.
+  // Records read per batch in stage 1, events folded per WriteBatch of
+  // index rows and standings in stage 2 (rounded up to a whole customer).
+  // Must be > 0.
   size_t batch_records = 10000;
   // Threads of each stage. Must be > 0.
   int threads = 2;
