@@ -25,6 +25,8 @@ namespace kehu::projections {
 namespace {
 
 using infra::schema::Family;
+using infra::schema::IndexMetric;
+using infra::schema::SegmentOrder;
 namespace schema = infra::schema;
 
 // FAILED_PRECONDITION unless no event was ever folded into `store`.
@@ -53,6 +55,8 @@ constexpr int kMaxRanges = 512;
 // each partition, this many records at each.
 constexpr int64_t kSamplePlaces = 64;
 constexpr size_t kSampleRecords = 16;
+// Stage two touches a staged row this many rows ahead of folding it.
+constexpr size_t kPrefetchRows = 8;
 
 // The replay's work, counted in half records: a record counts one half
 // when read and the other when folded, or both at once when it is not to
@@ -166,6 +170,115 @@ absl::StatusOr<store::v1::PartitionProgress> StagePartition(
   return progress;
 }
 
+// Stage two stages the rows of the families kept in value order (the
+// indexes, the segment index's standings and orders) by their family and
+// key, in ranges of one metric or order each, and stage three writes each
+// range to a table file. These are the ranges' lower bounds.
+std::vector<std::string> OrderedBounds() {
+  auto staged_key = [](Family family, std::string_view key) {
+    std::string staged(1, static_cast<char>(family));
+    staged.append(key);
+    return staged;
+  };
+  std::vector<std::string> bounds = {""};
+  for (const IndexMetric metric : {IndexMetric::kRevenue, IndexMetric::kMargin,
+                                   IndexMetric::kPurchaseCount}) {
+    bounds.push_back(staged_key(Family::kIndexes, schema::IndexPrefix(metric)));
+  }
+  for (const SegmentOrder order :
+       {SegmentOrder::kCurrentValue, SegmentOrder::kHistoricalValue,
+        SegmentOrder::kRecency, SegmentOrder::kSatisfaction,
+        SegmentOrder::kChurnRisk}) {
+    bounds.push_back(
+        staged_key(Family::kSegments, schema::SegmentOrderPrefix(order)));
+  }
+  bounds.push_back(staged_key(Family::kSegments, schema::StandingPrefix()));
+  return bounds;
+}
+
+// Moves the puts of `batch` into the indexes and segments families to
+// `ordered` (keyed by family and key), and writes the rest (the segment
+// counters' merges) to `store`.
+absl::Status StageOrderedRows(infra::ProjectionStore* store,
+                              const rocksdb::WriteBatch& batch,
+                              StagingArea::Writer* ordered) {
+  class Router : public rocksdb::WriteBatch::Handler {
+   public:
+    Router(infra::ProjectionStore* store, StagingArea::Writer* ordered)
+        : store_(store), ordered_(ordered) {}
+    rocksdb::Status PutCF(uint32_t family_id, const rocksdb::Slice& key,
+                          const rocksdb::Slice& value) override {
+      for (const Family family : {Family::kIndexes, Family::kSegments}) {
+        if (store_->family(family)->GetID() != family_id) continue;
+        staged_key_.assign(1, static_cast<char>(family));
+        staged_key_.append(key.data(), key.size());
+        status_.Update(ordered_->Add(
+            staged_key_, std::string_view(value.data(), value.size())));
+        return rocksdb::Status::OK();
+      }
+      return rest_.Put(Handle(family_id), key, value);
+    }
+    rocksdb::Status MergeCF(uint32_t family_id, const rocksdb::Slice& key,
+                            const rocksdb::Slice& value) override {
+      return rest_.Merge(Handle(family_id), key, value);
+    }
+    rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice&) override {
+      return rocksdb::Status::NotSupported("a replay deletes no row");
+    }
+    absl::Status Finish() {
+      KEHU_RETURN_IF_ERROR(status_);
+      return rest_.Count() > 0 ? store_->Write(&rest_) : absl::OkStatus();
+    }
+
+   private:
+    rocksdb::ColumnFamilyHandle* Handle(uint32_t family_id) const {
+      for (int f = 0; f < schema::kFamilyCount; ++f) {
+        rocksdb::ColumnFamilyHandle* handle =
+            store_->family(static_cast<Family>(f));
+        if (handle->GetID() == family_id) return handle;
+      }
+      return nullptr;
+    }
+    infra::ProjectionStore* store_;
+    StagingArea::Writer* ordered_;
+    std::string staged_key_;
+    rocksdb::WriteBatch rest_;
+    absl::Status status_;
+  };
+  Router router(store, ordered);
+  KEHU_RETURN_IF_ERROR(
+      infra::FromRocks(batch.Iterate(&router), "staging ordered rows"));
+  return router.Finish();
+}
+
+// Stage three: writes the staged rows of range `range` of `ordered` in key
+// order to a table file per family, and ingests them.
+absl::Status WriteOrderedRange(infra::ProjectionStore* store,
+                               StagingArea* ordered, int range,
+                               const std::string& table_prefix) {
+  std::string buffer;
+  std::vector<StagingArea::Row> rows;
+  KEHU_RETURN_IF_ERROR(ordered->Read(range, &buffer, &rows));
+  ordered->Remove(range);
+  SortRows(&rows);
+  std::unique_ptr<TableFile> file;
+  char family = 0;
+  for (const StagingArea::Row& row : rows) {
+    if (file == nullptr || row.key[0] != family) {
+      if (file != nullptr) KEHU_RETURN_IF_ERROR(file->Ingest());
+      family = row.key[0];
+      if (family < 0 || family >= schema::kFamilyCount) {
+        return absl::DataLossError("a staged row names no family");
+      }
+      file = std::make_unique<TableFile>(
+          store, static_cast<Family>(family),
+          absl::StrCat(table_prefix, static_cast<int>(family), ".sst"));
+    }
+    KEHU_RETURN_IF_ERROR(file->Put(row.key.substr(1), row.value));
+  }
+  return file != nullptr ? file->Ingest() : absl::OkStatus();
+}
+
 // Stage two: folds the staged events of range `range`, customer by
 // customer, each customer's in log order: an event whose event_id the
 // customer had already is a duplicate, and gets no timeline row; the
@@ -177,13 +290,17 @@ absl::StatusOr<store::v1::PartitionProgress> StagePartition(
 absl::Status FoldRange(infra::ProjectionStore* store, StagingArea* staging,
                        int range, const std::string& table_prefix,
                        int32_t partition_count, const SegmentIndex* segments,
-                       size_t batch_events, HalfRecords* done,
-                       const std::atomic<bool>& failed,
+                       size_t batch_events, StagingArea* ordered_rows,
+                       HalfRecords* done, const std::atomic<bool>& failed,
                        std::vector<int64_t>* duplicates) {
   std::string buffer;
-  std::vector<StagingArea::Row> rows;
-  KEHU_RETURN_IF_ERROR(staging->Read(range, &buffer, &rows));
-  staging->Remove(range);
+  std::vector<TimelineRow> rows;
+  {
+    std::vector<StagingArea::Row> staged;
+    KEHU_RETURN_IF_ERROR(staging->Read(range, &buffer, &staged));
+    staging->Remove(range);
+    KEHU_RETURN_IF_ERROR(SortTimelineRows(staged, &rows));
+  }
 
   TableFile timeline(store, Family::kTimeline,
                      absl::StrCat(table_prefix, "timeline.sst"));
@@ -200,6 +317,7 @@ absl::Status FoldRange(infra::ProjectionStore* store, StagingArea* staging,
       store->population();
 
   rocksdb::WriteBatch batch;
+  StagingArea::Writer ordered(ordered_rows);
   SegmentIndex::CounterDeltas deltas;
   int64_t batch_halves = 0;
   std::string customer;  // the customer being folded; "" before the first
@@ -225,22 +343,21 @@ absl::Status FoldRange(infra::ProjectionStore* store, StagingArea* staging,
     return absl::OkStatus();
   };
   auto commit = [&]() -> absl::Status {
-    KEHU_RETURN_IF_ERROR(store->Write(&batch));
+    KEHU_RETURN_IF_ERROR(StageOrderedRows(store, batch, &ordered));
     batch.Clear();
     done->fetch_add(batch_halves);
     batch_halves = 0;
     return absl::OkStatus();
   };
 
-  for (const StagingArea::Row& row : rows) {
-    std::string_view id;
-    int64_t offset = 0;
-    if (!schema::ParseTimelineKey(row.key, &id, &offset)) {
-      return absl::DataLossError(absl::StrCat(
-          "staged timeline key ",
-          rocksdb::Slice(row.key.data(), row.key.size()).ToString(true),
-          " is malformed"));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    // The rows are spread over the buffer: ask for the next ones early.
+    if (i + kPrefetchRows < rows.size()) {
+      __builtin_prefetch(rows[i + kPrefetchRows].key.data());
     }
+    const TimelineRow& row = rows[i];
+    const std::string_view id = row.customer_id;
+    const int64_t offset = row.offset;
     if (id != customer) {
       if (!customer.empty()) {
         KEHU_RETURN_IF_ERROR(finish_customer());
@@ -283,7 +400,8 @@ absl::Status FoldRange(infra::ProjectionStore* store, StagingArea* staging,
   KEHU_RETURN_IF_ERROR(dedup.Ingest());
   KEHU_RETURN_IF_ERROR(customers.Ingest());
   if (segments != nullptr) segments->WriteCounters(deltas, &batch);
-  return commit();
+  KEHU_RETURN_IF_ERROR(commit());
+  return ordered.Flush();
 }
 
 // Runs task(0) ... task(tasks - 1) on up to `threads` threads, reporting
@@ -402,9 +520,13 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
   KEHU_ASSIGN_OR_RETURN(const std::vector<std::string> bounds,
                         RangeBounds(log, result.stop_offsets,
                                     options.threads * kRangesPerThread));
-  const std::string scratch = absl::StrCat(store->db()->GetName(), "/replay");
+  // Scratch directories in the store's, removed once read.
+  const std::string scratch = absl::StrCat(store->db()->GetName(), "/replay-");
   KEHU_ASSIGN_OR_RETURN(std::unique_ptr<StagingArea> staging,
-                        StagingArea::Create(scratch, bounds));
+                        StagingArea::Create(scratch + "staged", bounds));
+  KEHU_ASSIGN_OR_RETURN(
+      std::unique_ptr<StagingArea> ordered,
+      StagingArea::Create(scratch + "ordered", OrderedBounds()));
 
   // Stage one, by partition: stage the events to fold.
   std::vector<store::v1::PartitionProgress> staged(count);
@@ -431,13 +553,24 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
         static_cast<int>(bounds.size()), options.threads, options,
         [&](int r, const std::atomic<bool>& failed) {
           return FoldRange(store, staging.get(), r,
-                           absl::StrCat(scratch, "/range-", r, "-"), count,
-                           standings, options.batch_records, &done, failed,
-                           &duplicates[r]);
+                           absl::StrCat(scratch, "staged/range-", r, "-"),
+                           count, standings, options.batch_records,
+                           ordered.get(), &done, failed, &duplicates[r]);
         },
         [](int) { return std::string("folding by customer"); }, report));
   }
   staging.reset();
+
+  // Stage three, by metric and order: the rows kept in value order.
+  KEHU_RETURN_IF_ERROR(RunTasks(
+      ordered->range_count(), options.threads, options,
+      [&](int r, const std::atomic<bool>&) {
+        return WriteOrderedRange(
+            store, ordered.get(), r,
+            absl::StrCat(scratch, "ordered/range-", r, "-"));
+      },
+      [](int) { return std::string("writing the ordered indexes"); }, report));
+  ordered.reset();
 
   // The partitions' progress, as the live projector keeps it.
   rocksdb::WriteBatch offsets;

@@ -2,9 +2,10 @@
 // projection store — the audit path (`kehu replay`), and the way to a new
 // store when the schema or the reporting currency changes.
 //
-// Operation, in two stages, so that every customer's state is built in
+// Operation, in three stages, so that every customer's state is built in
 // memory once and written once, however many customers there are, and the
-// big families never pass through RocksDB's memtables:
+// big families never pass through RocksDB's memtables, flushes and
+// compactions:
 // 0. The customers are split into key ranges (timeline key order) from
 //    records sampled at places spread over each partition, as many ranges
 //    as make about 32 MiB of staged events each, and at least four per
@@ -15,8 +16,8 @@
 //    are written, payloads this version does not know and events after
 //    the cut are counted, and every event to fold is staged with its
 //    timeline key (keyed by customer and offset) in its range's file
-//    (replay_files.h: a scratch directory `replay` in the store's
-//    directory, removed at the end) — duplicates too, for now.
+//    (replay_files.h: a scratch directory `replay-staged` in the store's
+//    directory, removed once read) — duplicates too, for now.
 // 2. By range, in parallel: a range's events are read back and sorted by
 //    key, that is customer by customer, each customer's events in log
 //    order. Per customer: an event whose event_id the customer already had
@@ -27,8 +28,12 @@
 //    Timeline, dedup and state rows go to table files of the range, in key
 //    order, ingested into the store's bottom level when the range is done
 //    (state rows are sorted by id first; when ids differ in length, the
-//    ranges' files of state rows overlap and RocksDB stacks them); index
-//    rows and standings are written in batches. Last, each partition's
+//    ranges' files of state rows overlap and RocksDB stacks them). The
+//    rows kept in value order — index rows, and the standings under their
+//    orders — are staged again, by metric and order (a second scratch
+//    directory); only the segment counters' merges are written as batches.
+// 3. By metric and order, in parallel: each one's rows are sorted and
+//    written to a table file, which is ingested. Last, each partition's
 //    progress row, and a flush.
 // With `fit_as_of`, the population step (`kehu fit`, RunPopulationStep)
 // then runs and builds the segment index at that reference time. Batches,
@@ -115,8 +120,8 @@ struct ReplayOptions {
   std::optional<absl::Time> fit_as_of;
   PopulationOptions population;
 
-  // Records read per batch in stage 1, events folded per WriteBatch of
-  // index rows and standings in stage 2 (rounded up to a whole customer).
+  // Records read per batch in stage 1, events folded per batch of index
+  // rows and standings staged in stage 2 (rounded up to a whole customer).
   // Must be > 0.
   size_t batch_records = 10000;
   // Threads of each stage. Must be > 0.

@@ -1,7 +1,9 @@
 // The files a replay (replay.h) writes beside the store it builds, in a
 // scratch directory inside the store's directory:
-// - StagingArea: stage 1's events to fold, by timeline key, in one file
-//   per key range of customers; stage 2 reads a range back sorted.
+// - StagingArea: rows by key range, one file per range, appended in any
+//   order and read back a range at a time: stage 1's events to fold by
+//   timeline key (SortTimelineRows puts a range in order), and stage 2's
+//   rows of the families kept in value order (SortRows).
 // - TableFile: a RocksDB table file of one column family, written in key
 //   order and then ingested into the store (at its bottom level when no
 //   other file of the family overlaps it), so that the rows never pass
@@ -12,6 +14,7 @@
 #ifndef KEHU_PROJECTIONS_REPLAY_FILES_H_
 #define KEHU_PROJECTIONS_REPLAY_FILES_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,7 +28,7 @@
 
 namespace kehu::projections {
 
-// Timeline rows (store_schema.h: key, event bytes) by key range.
+// Rows (key, value) by key range.
 class StagingArea {
  public:
   // A staged row, pointing into the buffer it was read into.
@@ -63,8 +66,8 @@ class StagingArea {
     std::vector<std::string> buffers_;  // by range
   };
 
-  // Reads range `range` into `*buffer` and sets `*rows` to its rows in key
-  // order. Keys are unique (a timeline key names a log position).
+  // Reads range `range` into `*buffer` and sets `*rows` to its rows in the
+  // order they were appended. DATA_LOSS when the file is cut short.
   absl::Status Read(int range, std::string* buffer,
                     std::vector<Row>* rows) const;
   // Deletes the range's file, once read.
@@ -83,6 +86,24 @@ class StagingArea {
   const std::vector<std::string> bounds_;
   std::vector<std::unique_ptr<RangeFile>> files_;
 };
+
+// A staged timeline row, with its key's parts (ParseTimelineKey).
+struct TimelineRow {
+  std::string_view key;
+  std::string_view value;
+  std::string_view customer_id;
+  int64_t offset = 0;
+};
+
+// Sets `*sorted` to the timeline rows `rows` in key order: customer by
+// customer, each customer's rows in log order. Cheap when each customer's
+// rows come in log order, as stage 1 appends them. DATA_LOSS when a key is
+// not a timeline key.
+absl::Status SortTimelineRows(const std::vector<StagingArea::Row>& rows,
+                              std::vector<TimelineRow>* sorted);
+
+// Puts `rows` in key order.
+void SortRows(std::vector<StagingArea::Row>* rows);
 
 // Rows of one column family, written in ascending key order to a table
 // file at `path`, then ingested. A TableFile with no row writes no file.

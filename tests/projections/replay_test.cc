@@ -228,7 +228,10 @@ TEST(ReplayTest, CustomerIdsOfDifferentLengthsEndAsInALiveStore) {
                          Replay(log.get(), replayed.get(), options));
     EXPECT_EQ(result.folded, static_cast<int64_t>(events.size())) << threads;
     EXPECT_EQ(Digest(*live), Digest(*replayed)) << threads;
-    EXPECT_FALSE(std::filesystem::exists(store_dir + "/replay")) << threads;
+    EXPECT_FALSE(std::filesystem::exists(store_dir + "/replay-staged"))
+        << threads;
+    EXPECT_FALSE(std::filesystem::exists(store_dir + "/replay-ordered"))
+        << threads;
   }
 }
 
