@@ -647,7 +647,8 @@ absl::StatusOr<ReplayResult> ReplayEmbeddedLog(
   KEHU_RETURN_IF_ERROR(log.status());
   // A fresh store is rebuilt, not recovered, after a crash: no
   // write-ahead log (Replay() flushes the memtables before it unmarks the
-  // store), and a timeline memtable for appending.
+  // store), and vector memtables for the little a replay still writes
+  // through them (dead letters, segment counters).
   infra::ProjectionStoreOptions bulk = store_options;
   bulk.bulk_load = true;
   KEHU_ASSIGN_OR_RETURN(std::unique_ptr<infra::ProjectionStore> store,
