@@ -233,24 +233,27 @@ absl::Status SortTimelineRows(const std::vector<StagingArea::Row>& rows,
 }
 
 void SortRows(std::vector<StagingArea::Row>* rows) {
-  // Sorted by their first eight bytes, compared as one number, and only
-  // rows that tie on them by the whole key: fewer visits to the keys,
-  // which lie all over the buffer.
+  // Sorted by their first sixteen bytes, compared as two numbers, and only
+  // rows that tie on them by the whole key: fewer visits to the keys, which
+  // lie all over the buffer. Sixteen bytes hold an index or order row's
+  // prefix, its eight-byte value and the start of the customer id, so ties
+  // are rare (eight bytes left every customer with a small value tied).
   struct Ranked {
-    uint64_t head;
+    uint64_t head[2];
     StagingArea::Row row;
   };
   std::vector<Ranked> ranked;
   ranked.reserve(rows->size());
   for (const StagingArea::Row& row : *rows) {
-    unsigned char bytes[8] = {};
-    std::memcpy(bytes, row.key.data(), std::min<size_t>(8, row.key.size()));
-    uint64_t head = 0;
-    for (const unsigned char b : bytes) head = head << 8 | b;
-    ranked.push_back(Ranked{head, row});
+    unsigned char bytes[16] = {};
+    std::memcpy(bytes, row.key.data(), std::min<size_t>(16, row.key.size()));
+    Ranked r{{0, 0}, row};
+    for (int i = 0; i < 16; ++i) r.head[i / 8] = r.head[i / 8] << 8 | bytes[i];
+    ranked.push_back(r);
   }
   std::sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {
-    if (a.head != b.head) return a.head < b.head;
+    if (a.head[0] != b.head[0]) return a.head[0] < b.head[0];
+    if (a.head[1] != b.head[1]) return a.head[1] < b.head[1];
     return a.row.key < b.row.key;
   });
   for (size_t i = 0; i < ranked.size(); ++i) (*rows)[i] = ranked[i].row;

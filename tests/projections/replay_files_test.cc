@@ -68,16 +68,21 @@ TEST(StagingAreaTest, AFileCutShortIsDataLoss) {
   EXPECT_EQ(area->Read(0, &buffer, &rows).code(), absl::StatusCode::kDataLoss);
 }
 
-TEST(SortRowsTest, KeysThatShareTheirFirstEightBytesAreComparedWhole) {
+TEST(SortRowsTest, KeysThatShareTheirFirstSixteenBytesAreComparedWhole) {
+  // Ties on the first eight bytes (decided by the next eight), on all
+  // sixteen (decided by the whole key), and short keys that tie with their
+  // zero padding.
+  const std::string head = "abcdefghijklmnop";
   std::vector<std::string> keys = {
-      "abcdefghZ", "abcdefgh", "abcdefghA", "abc", std::string("abc\0", 4),
+      head + "Z", head,        head + "A", "abcdefghB",
+      "abcdefgh", "abcdefghA", "abc",      std::string("abc\0", 4),
       "b"};
   std::vector<StagingArea::Row> rows;
   for (const auto& key : keys) rows.push_back({key, ""});
   SortRows(&rows);
-  EXPECT_THAT(Keys(rows),
-              ElementsAre("abc", std::string("abc\0", 4), "abcdefgh",
-                          "abcdefghA", "abcdefghZ", "b"));
+  EXPECT_THAT(Keys(rows), ElementsAre("abc", std::string("abc\0", 4),
+                                      "abcdefgh", "abcdefghA", "abcdefghB",
+                                      head, head + "A", head + "Z", "b"));
 }
 
 TEST(SortTimelineRowsTest, CustomersInKeyOrderEachInLogOrder) {
