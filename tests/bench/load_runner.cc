@@ -4,7 +4,6 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <random>
@@ -95,13 +94,14 @@ class TypedCall final : public PendingCall {
 
 }  // namespace
 
-// Everything one client thread (and, open loop, its sender) owns.
+// Everything one client thread owns.
 struct QueryLoad::ClientThread {
   explicit ClientThread(int index, uint64_t seed) : index(index), rng(seed) {}
 
   const int index;
   grpc::CompletionQueue cq;
-  // Used only by the thread that sends on this queue.
+  // The rest is used only by the client's thread, which sends on `cq` and
+  // reaps its answers.
   std::mt19937_64 rng;
   size_t next_stub = 0;
   LatencyHistogram send_lag;
@@ -110,9 +110,8 @@ struct QueryLoad::ClientThread {
   int64_t unsent = 0;
   int64_t warmup_unsent = 0;
   // Sent on `cq` and not yet reaped.
-  std::atomic<int64_t> outstanding{0};
-  std::atomic<bool> sending_done{false};
-  // Used only by the reaping thread.
+  int64_t outstanding = 0;
+  bool sending_done = false;
   LatencyHistogram latency;
   int64_t calls = 0;
   int64_t ok = 0;
@@ -168,8 +167,7 @@ void QueryLoad::Send(ClientThread& client, int64_t due_ns, bool measured) {
   query::v1::Query::Stub* stub = stubs_[client.next_stub].get();
   client.next_stub = (client.next_stub + 1) % stubs_.size();
 
-  // The queue hands the call back to Reap(), which deletes it; from
-  // Finish() on, the reaping thread may do so at any moment.
+  // The queue hands the call back to Reap(), which deletes it.
   auto start = [&](auto typed, auto prepare, const auto& request) {
     auto* call = typed.release();
     call->due_ns = due_ns;
@@ -247,11 +245,16 @@ void QueryLoad::SendOnSchedule(ClientThread& client, int64_t total) {
     const bool measured = due_ns >= window_start_ns_;
     // Too many in flight: wait for answers, up to this request's deadline;
     // the wait counts in its latency.
-    while (client.outstanding.load() >= max_outstanding &&
+    ReapReady(client);
+    while (client.outstanding >= max_outstanding &&
            NowNanos() < due_ns + deadline_ns) {
       SleepUntilNanos(NowNanos() + 50000);
+      ReapReady(client);
     }
-    if (NowNanos() < due_ns) SleepUntilNanos(due_ns);
+    if (NowNanos() < due_ns) {
+      SleepUntilNanos(due_ns);
+      ReapReady(client);
+    }
     const int64_t sent_ns = NowNanos();
     if (sent_ns >= due_ns + deadline_ns) {
       // Its deadline passed before it could be sent: it failed, as the
@@ -270,8 +273,21 @@ void QueryLoad::SendOnSchedule(ClientThread& client, int64_t total) {
   client.sending_done = true;
 }
 
+void QueryLoad::ReapReady(ClientThread& client) {
+  while (client.outstanding > 0) {
+    void* tag = nullptr;
+    bool ok = false;
+    // A deadline already past: gRPC polls the connections once, without
+    // waiting, and hands back what is ready.
+    const auto event =
+        client.cq.AsyncNext(&tag, &ok, gpr_inf_past(GPR_CLOCK_MONOTONIC));
+    if (event != grpc::CompletionQueue::GOT_EVENT) return;
+    Reap(client, tag, NowNanos());
+  }
+}
+
 void QueryLoad::ReapUntilDone(ClientThread& client, bool closed_loop) {
-  while (!client.sending_done.load() || client.outstanding.load() > 0) {
+  while (!client.sending_done || client.outstanding > 0) {
     void* tag = nullptr;
     bool ok = false;
     const gpr_timespec wait_until = gpr_time_add(
@@ -367,9 +383,8 @@ RunResult QueryLoad::Run(int run) {
         absl::ToDoubleSeconds(options_.warmup + options_.duration);
     const int64_t total = static_cast<int64_t>(total_seconds * options_.rate);
     for (auto& client : clients) {
-      threads.emplace_back(
-          [this, &client = *client, total] { SendOnSchedule(client, total); });
-      threads.emplace_back([this, &client = *client] {
+      threads.emplace_back([this, &client = *client, total] {
+        SendOnSchedule(client, total);
         ReapUntilDone(client, /*closed_loop=*/false);
       });
     }

@@ -6,8 +6,15 @@
 // share `channels` channels (each its own TCP connection, picked round
 // robin). A run lasts warmup + duration.
 //  - Open loop (rate > 0): request i is due at start + i / rate. Thread
-//    t % threads' sender sleeps until it is due, sends it, and never waits
-//    for an answer; the completion thread reaps answers. A request's
+//    i % threads sleeps until it is due, sends it, and never waits for an
+//    answer. Each time it wakes, before sending, it takes the answers
+//    already on its queue, without waiting: one wake-up per request
+//    instead of one to send and one per answer, which on a machine shared
+//    with the server leaves the server more of the CPU. An answer is
+//    therefore timed when its thread next wakes, at most one send interval
+//    (threads / rate) after it arrived, and its latency includes that
+//    wait: the figures can only err high. After its last request the
+//    thread waits for the remaining answers. A request's
 //    latency runs from its due time, not from when it was actually sent, so
 //    a request that had to wait (client behind, or max_outstanding
 //    reached) counts its wait. The lateness of sends is reported on its
@@ -15,7 +22,7 @@
 //    was the bottleneck. The deadline runs from the due time too; a
 //    request that could not be sent before it fails as DEADLINE_EXCEEDED
 //    unsent, so a run ends at most a deadline after its window.
-//  - Closed loop (rate 0, saturation): each completion thread keeps its
+//  - Closed loop (rate 0, saturation): each client thread keeps its
 //    share of `concurrency` requests outstanding and sends the next one as
 //    soon as one returns; latency runs from the send.
 // Before a run, one request per channel waits until the server has
@@ -123,8 +130,11 @@ class QueryLoad {
   void Send(ClientThread& client, int64_t due_ns, bool measured);
   // Accounts for the answered call `tag` at `now_ns`.
   void Reap(ClientThread& client, void* tag, int64_t now_ns);
-  // Open loop: sends requests client.index, + threads, ... when they are due.
+  // Open loop: sends requests client.index, + threads, ... when they are
+  // due, taking the answers on the queue whenever it wakes (ReapReady).
   void SendOnSchedule(ClientThread& client, int64_t total);
+  // Reaps every answer already on `client`'s queue, without waiting.
+  void ReapReady(ClientThread& client);
   // Reaps answers until sending is over and nothing is outstanding; in a
   // closed loop, also sends a new request for each answer until the window
   // ends.

@@ -57,8 +57,8 @@ struct LoadOptions {
   // it is sent (closed loop).
   absl::Duration deadline = absl::Seconds(5);
   int runs = 3;
-  // Client threads, each with its own completion queue (and, open loop, its
-  // own sending thread), and channels (one TCP connection each).
+  // Client threads, each with its own completion queue, and channels (one
+  // TCP connection each).
   int threads = 2;
   int channels = 4;
   // Open loop: a request due while this many are outstanding waits (and
