@@ -256,9 +256,9 @@ absl::Status StageOrderedRows(infra::ProjectionStore* store,
 absl::Status WriteOrderedRange(infra::ProjectionStore* store,
                                StagingArea* ordered, int range,
                                const std::string& table_prefix) {
-  std::string buffer;
+  StagingArea::Contents contents;
   std::vector<StagingArea::Row> rows;
-  KEHU_RETURN_IF_ERROR(ordered->Read(range, &buffer, &rows));
+  KEHU_RETURN_IF_ERROR(ordered->Read(range, &contents, &rows));
   ordered->Remove(range);
   SortRows(&rows);
   std::unique_ptr<TableFile> file;
@@ -293,11 +293,11 @@ absl::Status FoldRange(infra::ProjectionStore* store, StagingArea* staging,
                        size_t batch_events, StagingArea* ordered_rows,
                        HalfRecords* done, const std::atomic<bool>& failed,
                        std::vector<int64_t>* duplicates) {
-  std::string buffer;
+  StagingArea::Contents contents;
   std::vector<TimelineRow> rows;
   {
     std::vector<StagingArea::Row> staged;
-    KEHU_RETURN_IF_ERROR(staging->Read(range, &buffer, &staged));
+    KEHU_RETURN_IF_ERROR(staging->Read(range, &contents, &staged));
     staging->Remove(range);
     KEHU_RETURN_IF_ERROR(SortTimelineRows(staged, &rows));
   }
@@ -351,7 +351,7 @@ absl::Status FoldRange(infra::ProjectionStore* store, StagingArea* staging,
   };
 
   for (size_t i = 0; i < rows.size(); ++i) {
-    // The rows are spread over the buffer: ask for the next ones early.
+    // The rows are spread over the file: ask for the next ones early.
     if (i + kPrefetchRows < rows.size()) {
       __builtin_prefetch(rows[i + kPrefetchRows].key.data());
     }
@@ -390,7 +390,7 @@ absl::Status FoldRange(infra::ProjectionStore* store, StagingArea* staging,
   }
   if (!customer.empty()) KEHU_RETURN_IF_ERROR(finish_customer());
   rows = {};
-  buffer = {};
+  contents.Reset();
 
   std::sort(states.begin(), states.end());
   for (const auto& [key, value] : states) {

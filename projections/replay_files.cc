@@ -1,6 +1,7 @@
 #include "projections/replay_files.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -131,8 +132,16 @@ absl::Status StagingArea::Writer::Flush() {
   return absl::OkStatus();
 }
 
-absl::Status StagingArea::Read(int range, std::string* buffer,
+void StagingArea::Contents::Reset() {
+  if (data_ != nullptr) ::munmap(data_, size_);
+  data_ = nullptr;
+  size_ = 0;
+}
+
+absl::Status StagingArea::Read(int range, Contents* contents,
                                std::vector<Row>* rows) const {
+  contents->Reset();
+  rows->clear();
   const std::string path = PathOf(range);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoError("opening", path);
@@ -141,22 +150,24 @@ absl::Status StagingArea::Read(int range, std::string* buffer,
     ::close(fd);
     return ErrnoError("reading the size of", path);
   }
-  buffer->resize(static_cast<size_t>(st.st_size));
-  size_t read = 0;
-  while (read < buffer->size()) {
-    const ssize_t n = ::read(fd, buffer->data() + read, buffer->size() - read);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
+  const size_t size = static_cast<size_t>(st.st_size);
+  if (size > 0) {
+    // Mapped, not read: the file's pages, still in the page cache from
+    // stage one, are used as they are, without zeroing and copying a
+    // buffer of the same size.
+    void* data =
+        ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (data == MAP_FAILED) {
+      const absl::Status error = ErrnoError("mapping", path);
       ::close(fd);
-      return n < 0 ? ErrnoError("reading", path)
-                   : absl::DataLossError(absl::StrCat(path, " is truncated"));
+      return error;
     }
-    read += static_cast<size_t>(n);
+    contents->data_ = data;
+    contents->size_ = size;
   }
   ::close(fd);
 
-  rows->clear();
-  std::string_view rest(*buffer);
+  std::string_view rest(static_cast<const char*>(contents->data_), size);
   while (!rest.empty()) {
     uint32_t lengths[2];
     if (rest.size() < kRowHeader) {

@@ -31,7 +31,7 @@ namespace kehu::projections {
 // Rows (key, value) by key range.
 class StagingArea {
  public:
-  // A staged row, pointing into the buffer it was read into.
+  // A staged row, pointing into the Contents it was read into.
   struct Row {
     std::string_view key;
     std::string_view value;
@@ -66,9 +66,26 @@ class StagingArea {
     std::vector<std::string> buffers_;  // by range
   };
 
-  // Reads range `range` into `*buffer` and sets `*rows` to its rows in the
+  // A range's file read back: mapped into memory, read-only, for its rows
+  // to point into. Unmapped when reset, read into again, or destroyed; the
+  // file may be removed meanwhile.
+  class Contents {
+   public:
+    Contents() = default;
+    ~Contents() { Reset(); }
+    Contents(const Contents&) = delete;
+    Contents& operator=(const Contents&) = delete;
+    void Reset();
+
+   private:
+    friend class StagingArea;
+    void* data_ = nullptr;
+    size_t size_ = 0;
+  };
+
+  // Maps range `range` into `*contents` and sets `*rows` to its rows in the
   // order they were appended. DATA_LOSS when the file is cut short.
-  absl::Status Read(int range, std::string* buffer,
+  absl::Status Read(int range, Contents* contents,
                     std::vector<Row>* rows) const;
   // Deletes the range's file, once read.
   void Remove(int range);

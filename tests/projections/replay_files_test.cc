@@ -40,12 +40,12 @@ TEST(StagingAreaTest, RowsGoToTheirRangeAndComeBackAsAppended) {
     ASSERT_OK(writer.Add("n", ""));
     ASSERT_OK(writer.Flush());
   }
-  std::string buffer;
+  StagingArea::Contents contents;
   std::vector<StagingArea::Row> rows;
-  ASSERT_OK(area->Read(0, &buffer, &rows));
+  ASSERT_OK(area->Read(0, &contents, &rows));
   EXPECT_THAT(Keys(rows), ElementsAre("b"));
   EXPECT_EQ(rows[0].value, "2");
-  ASSERT_OK(area->Read(1, &buffer, &rows));
+  ASSERT_OK(area->Read(1, &contents, &rows));
   EXPECT_THAT(Keys(rows), ElementsAre("q", "n"));
   SortRows(&rows);
   EXPECT_THAT(Keys(rows), ElementsAre("n", "q"));
@@ -63,9 +63,9 @@ TEST(StagingAreaTest, AFileCutShortIsDataLoss) {
   ASSERT_OK(writer.Add("key", "value"));
   ASSERT_OK(writer.Flush());
   std::filesystem::resize_file(dir.Sub("area") + "/range-0", 10);
-  std::string buffer;
+  StagingArea::Contents contents;
   std::vector<StagingArea::Row> rows;
-  EXPECT_EQ(area->Read(0, &buffer, &rows).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(area->Read(0, &contents, &rows).code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(SortRowsTest, KeysThatShareTheirFirstSixteenBytesAreComparedWhole) {
