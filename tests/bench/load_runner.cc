@@ -37,6 +37,10 @@ double ProcessCpuSeconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
+// Open loop: how long an answer may wait on the queue, at most, before
+// its thread wakes to take it (and time it) while waiting to send.
+constexpr int64_t kMaxReapDelayNanos = 100000;
+
 void SleepUntilNanos(int64_t deadline_ns) {
   timespec ts;
   ts.tv_sec = deadline_ns / 1000000000;
@@ -251,8 +255,12 @@ void QueryLoad::SendOnSchedule(ClientThread& client, int64_t total) {
       SleepUntilNanos(NowNanos() + 50000);
       ReapReady(client);
     }
-    if (NowNanos() < due_ns) {
-      SleepUntilNanos(due_ns);
+    // Until it is due, wake to take answers at least every
+    // kMaxReapDelayNanos while any are awaited.
+    for (int64_t now_ns = NowNanos(); now_ns < due_ns; now_ns = NowNanos()) {
+      SleepUntilNanos(client.outstanding > 0
+                          ? std::min(due_ns, now_ns + kMaxReapDelayNanos)
+                          : due_ns);
       ReapReady(client);
     }
     const int64_t sent_ns = NowNanos();

@@ -7,14 +7,16 @@
 // robin). A run lasts warmup + duration.
 //  - Open loop (rate > 0): request i is due at start + i / rate. Thread
 //    i % threads sleeps until it is due, sends it, and never waits for an
-//    answer. Each time it wakes, before sending, it takes the answers
-//    already on its queue, without waiting: one wake-up per request
-//    instead of one to send and one per answer, which on a machine shared
-//    with the server leaves the server more of the CPU. An answer is
-//    therefore timed when its thread next wakes, at most one send interval
-//    (threads / rate) after it arrived, and its latency includes that
-//    wait: the figures can only err high. After its last request the
-//    thread waits for the remaining answers. A request's
+//    answer. Each time it wakes it takes the answers already on its
+//    queue, without waiting, and while answers are awaited it wakes at
+//    least every 100 us for them: at 10,000 requests/s and more, one
+//    wake-up per request instead of one to send and one per answer, which
+//    on a machine shared with the server leaves the server more of the
+//    CPU. An answer is therefore timed when its thread next wakes, at most
+//    100 us (or one send interval, threads / rate, if shorter) after it
+//    arrived, and its latency includes that wait: the figures can only
+//    err high. After its last request the thread waits for the remaining
+//    answers. A request's
 //    latency runs from its due time, not from when it was actually sent, so
 //    a request that had to wait (client behind, or max_outstanding
 //    reached) counts its wait. The lateness of sends is reported on its
