@@ -11,6 +11,7 @@
 #include "infra/rocks_status.h"
 #include "infra/status_macros.h"
 #include "infra/store_schema.h"
+#include "projections/customer_chunks.h"
 #include "projections/lifetime_value_fit.h"
 #include "projections/segment_index.h"
 #include "rocksdb/snapshot.h"
@@ -222,25 +223,46 @@ absl::StatusOr<store::v1::PopulationModel> MeasurePopulation(
   }
 
   // Value-matrix medians over the active customers: a second pass, now
-  // that tiers and models are known.
-  std::vector<double> current, potential;
+  // that tiers and models are known. Each customer's standing is most of
+  // the step's time and depends on that customer alone: evaluated on
+  // options.threads threads, and the values sorted before use, so the
+  // medians do not depend on how they were split.
+  const int threads = std::max(1, options.threads);
+  std::vector<std::vector<double>> current_of(threads), potential_of(threads);
   infra::StandingConfig standing_config;
   standing_config.window = options.window;
-  it.reset(store.db()->NewIterator(read, store.family(Family::kCustomers)));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    KEHU_RETURN_IF_ERROR(PollCancelled(options, &polls));
-    if (!state.ParseFromArray(it->value().data(), it->value().size())) {
-      return absl::DataLossError(absl::StrCat(
-          "customer row ", it->key().ToString(), " does not parse"));
-    }
-    const infra::Standing standing =
-        infra::StandingOf(state, as_of_us, model, currency, standing_config);
-    if (standing.facts.window_purchases == 0) continue;
-    if (standing.has_current_value) current.push_back(standing.current_value);
-    if (standing.has_potential_value)
-      potential.push_back(standing.potential_value);
+  absl::Status values = ForEachCustomerChunk(
+      store, read, threads, std::max(1, options.chunk_customers),
+      options.cancelled,
+      [&](int worker, const CustomerRows& rows) -> absl::Status {
+        store::v1::CustomerState customer;
+        for (const auto& [key, value] : rows) {
+          if (!customer.ParseFromString(value)) {
+            return absl::DataLossError(
+                absl::StrCat("customer row ", key, " does not parse"));
+          }
+          const infra::Standing standing = infra::StandingOf(
+              customer, as_of_us, model, currency, standing_config);
+          if (standing.facts.window_purchases == 0) continue;
+          if (standing.has_current_value) {
+            current_of[worker].push_back(standing.current_value);
+          }
+          if (standing.has_potential_value) {
+            potential_of[worker].push_back(standing.potential_value);
+          }
+        }
+        return absl::OkStatus();
+      });
+  if (absl::IsCancelled(values)) {
+    return absl::CancelledError("population step cancelled");
   }
-  KEHU_RETURN_IF_ERROR(infra::FromRocks(it->status(), "scanning customers"));
+  KEHU_RETURN_IF_ERROR(values);
+  std::vector<double> current, potential;
+  for (int w = 0; w < threads; ++w) {
+    current.insert(current.end(), current_of[w].begin(), current_of[w].end());
+    potential.insert(potential.end(), potential_of[w].begin(),
+                     potential_of[w].end());
+  }
   auto median = [](std::vector<double>& v) {
     if (v.empty()) return 0.0;
     std::sort(v.begin(), v.end());
@@ -265,7 +287,8 @@ absl::StatusOr<PopulationStepResult> RunPopulationStep(
       SegmentIndex(store).RefreshAll(options.cancelled,
                                      options.index_empty
                                          ? SegmentIndex::Existing::kNone
-                                         : SegmentIndex::Existing::kRead));
+                                         : SegmentIndex::Existing::kRead,
+                                     options.threads, options.chunk_customers));
   return result;
 }
 

@@ -49,6 +49,13 @@ struct PopulationOptions {
   // standings are then written without reading the old ones
   // (SegmentIndex::Existing::kNone).
   bool index_empty = false;
+  // Threads that evaluate customers' standings: the value-matrix pass, and
+  // the re-evaluation of the standings when index_empty (with writers
+  // about, standings are re-evaluated one chunk at a time under the
+  // segment mutex, on one thread). The result does not depend on it.
+  int threads = 1;
+  // Customers per chunk of the passes options.threads share.
+  int chunk_customers = 2000;
 };
 
 // Measures the population of `store` at `as_of`.

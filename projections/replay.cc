@@ -602,6 +602,7 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
     // Folding wrote no standing, and nothing else writes the store.
     PopulationOptions population = options.population;
     population.index_empty = true;
+    population.threads = options.threads;
     KEHU_ASSIGN_OR_RETURN(
         result.fit, RunPopulationStep(store, *options.fit_as_of, population));
     result.fit_time = absl::Now() - fit_start;

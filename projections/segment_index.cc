@@ -1,6 +1,7 @@
 #include "projections/segment_index.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "infra/rocks_status.h"
 #include "infra/status_macros.h"
 #include "infra/store_schema.h"
+#include "projections/customer_chunks.h"
 #include "query/customer_view.h"
 
 namespace kehu::projections {
@@ -23,9 +25,6 @@ using store::v1::CustomerState;
 using store::v1::SatisfactionFigures;
 using store::v1::Standing;
 using TimeUtil = google::protobuf::util::TimeUtil;
-
-// Customers refreshed under one exclusive hold of the segment mutex.
-constexpr int kRefreshChunk = 2000;
 
 constexpr SegmentOrder kOrders[] = {
     SegmentOrder::kCurrentValue, SegmentOrder::kHistoricalValue,
@@ -326,7 +325,12 @@ absl::Status SegmentIndex::Update(const CustomerState& state,
 }
 
 absl::StatusOr<int64_t> SegmentIndex::RefreshAll(
-    const std::function<bool()>& cancelled, Existing existing) const {
+    const std::function<bool()>& cancelled, Existing existing, int threads,
+    int chunk) const {
+  chunk = std::max(1, chunk);
+  if (existing == Existing::kNone) {
+    return RefreshAllNew(cancelled, threads, chunk);
+  }
   int64_t refreshed = 0;
   std::string resume;  // the first customer key of the next chunk
   while (true) {
@@ -342,18 +346,14 @@ absl::StatusOr<int64_t> SegmentIndex::RefreshAll(
     rocksdb::WriteBatch batch;
     CounterDeltas deltas;
     int n = 0;
-    for (; it->Valid() && n < kRefreshChunk; it->Next(), ++n) {
+    for (; it->Valid() && n < chunk; it->Next(), ++n) {
       CustomerState state;
       if (!state.ParseFromArray(it->value().data(),
                                 static_cast<int>(it->value().size()))) {
         return absl::DataLossError(absl::StrCat(
             "customer row ", it->key().ToString(), " does not parse"));
       }
-      if (existing == Existing::kNone) {
-        Write(nullptr, Evaluate(state, *population), &batch, &deltas);
-      } else {
-        KEHU_RETURN_IF_ERROR(Update(state, *population, &batch, &deltas));
-      }
+      KEHU_RETURN_IF_ERROR(Update(state, *population, &batch, &deltas));
     }
     WriteCounters(deltas, &batch);
     KEHU_RETURN_IF_ERROR(infra::FromRocks(it->status(), "scanning customers"));
@@ -362,6 +362,37 @@ absl::StatusOr<int64_t> SegmentIndex::RefreshAll(
     if (!it->Valid()) return refreshed;
     resume = it->key().ToString();
   }
+}
+
+absl::StatusOr<int64_t> SegmentIndex::RefreshAllNew(
+    const std::function<bool()>& cancelled, int threads, int chunk) const {
+  const std::shared_ptr<const store::v1::PopulationModel> population =
+      store_->population();
+  std::atomic<int64_t> refreshed{0};
+  absl::Status s = ForEachCustomerChunk(
+      *store_, rocksdb::ReadOptions(), std::max(1, threads), chunk,
+      cancelled, [&](int, const CustomerRows& rows) -> absl::Status {
+        rocksdb::WriteBatch batch;
+        CounterDeltas deltas;
+        CustomerState state;
+        for (const auto& [key, value] : rows) {
+          if (!state.ParseFromString(value)) {
+            return absl::DataLossError(
+                absl::StrCat("customer row ", key, " does not parse"));
+          }
+          Write(nullptr, Evaluate(state, *population), &batch, &deltas);
+        }
+        WriteCounters(deltas, &batch);
+        absl::WriterMutexLock lock(&store_->segment_mutex());
+        KEHU_RETURN_IF_ERROR(store_->Write(&batch));
+        refreshed += static_cast<int64_t>(rows.size());
+        return absl::OkStatus();
+      });
+  if (absl::IsCancelled(s)) {
+    return absl::CancelledError("re-evaluating standings cancelled");
+  }
+  KEHU_RETURN_IF_ERROR(s);
+  return refreshed.load();
 }
 
 }  // namespace kehu::projections

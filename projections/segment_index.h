@@ -21,7 +21,8 @@
 // Concurrency: Update() must run under store->segment_mutex() held shared
 // (projectors of different partitions update different customers);
 // RefreshAll() takes it exclusively, a chunk of customers at a time, so
-// folding goes on between chunks. A replay holds it exclusively while it
+// folding goes on between chunks (of a replay's store, Existing::kNone,
+// only to write each chunk). A replay holds it exclusively while it
 // folds.
 //
 // Limitations: standings age between events and fits — a customer who
@@ -98,12 +99,21 @@ class SegmentIndex {
   // Re-evaluates every customer against the stored population; returns how
   // many were evaluated. `cancelled`, when set, is polled between chunks:
   // true stops with CANCELLED, the chunks before re-evaluated and the rest
-  // not.
+  // not. Chunks hold `chunk` customers. With Existing::kNone, `threads`
+  // threads evaluate chunks side by side (ForEachCustomerChunk), each
+  // writing its own; the rows written depend on neither. With kRead
+  // `threads` is ignored: each chunk is read, evaluated and written under
+  // the segment mutex, on one thread.
   absl::StatusOr<int64_t> RefreshAll(
       const std::function<bool()>& cancelled = {},
-      Existing existing = Existing::kRead) const;
+      Existing existing = Existing::kRead, int threads = 1,
+      int chunk = 2000) const;
 
  private:
+  // RefreshAll() with Existing::kNone.
+  absl::StatusOr<int64_t> RefreshAllNew(const std::function<bool()>& cancelled,
+                                        int threads, int chunk) const;
+
   infra::ProjectionStore* const store_;  // not owned
   const query::AnalyticsConfig config_;
 };

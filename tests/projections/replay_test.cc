@@ -324,6 +324,32 @@ TEST(ReplayTest, ReplayEmbeddedLogLeavesAStoreThatReopensWithTheSameDigest) {
   EXPECT_EQ(Digest(*replayed), Digest(*reference));
 }
 
+// The population step of a replay evaluates standings on its threads, a
+// chunk each: however the customers are split, the store is the live
+// one's, fitted on one thread.
+TEST(ReplayTest, AFitOnSeveralThreadsGivesTheDigestOfALiveFit) {
+  TempDir dir;
+  auto log = SimulatedLog(dir.Sub("log"), 300, 7);
+  auto live = OpenStore(dir.Sub("live"));
+  FoldLive(log.get(), live.get(), 11);
+  ASSERT_OK(RunPopulationStep(live.get(), kAsOf));
+  for (const int threads : {1, 3}) {
+    SCOPED_TRACE(threads);
+    auto replayed = OpenStore(dir.Sub(absl::StrCat("replayed-", threads)));
+    ReplayOptions fit = Options();
+    fit.threads = threads;
+    fit.fit_as_of = kAsOf;
+    fit.population.chunk_customers = 7;
+    ASSERT_OK_AND_ASSIGN(ReplayResult result,
+                         Replay(log.get(), replayed.get(), fit));
+    ASSERT_TRUE(result.fit.has_value());
+    EXPECT_EQ(result.fit->indexed_customers, 300);
+    EXPECT_EQ(result.fit->population.median_current_value_minor(),
+              live->population()->median_current_value_minor());
+    EXPECT_EQ(Digest(*live), Digest(*replayed));
+  }
+}
+
 TEST(ReplayTest, ALiveStoreFittedSeveralTimesHasTheStandingsOfItsLastFit) {
   TempDir dir;
   auto log = SimulatedLog(dir.Sub("log"), 300, 7);
