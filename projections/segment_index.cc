@@ -329,7 +329,7 @@ absl::StatusOr<int64_t> SegmentIndex::RefreshAll(
     int chunk) const {
   chunk = std::max(1, chunk);
   if (existing == Existing::kNone) {
-    return RefreshAllNew(cancelled, threads, chunk);
+    return WriteEveryStanding(cancelled, threads, chunk);
   }
   int64_t refreshed = 0;
   std::string resume;  // the first customer key of the next chunk
@@ -364,7 +364,7 @@ absl::StatusOr<int64_t> SegmentIndex::RefreshAll(
   }
 }
 
-absl::StatusOr<int64_t> SegmentIndex::RefreshAllNew(
+absl::StatusOr<int64_t> SegmentIndex::WriteEveryStanding(
     const std::function<bool()>& cancelled, int threads, int chunk) const {
   const std::shared_ptr<const store::v1::PopulationModel> population =
       store_->population();

@@ -110,8 +110,9 @@ class SegmentIndex {
       int chunk = 2000) const;
 
  private:
-  // RefreshAll() with Existing::kNone.
-  absl::StatusOr<int64_t> RefreshAllNew(const std::function<bool()>& cancelled,
+  // RefreshAll() with Existing::kNone: every customer's standing written,
+  // none read.
+  absl::StatusOr<int64_t> WriteEveryStanding(const std::function<bool()>& cancelled,
                                         int threads, int chunk) const;
 
   infra::ProjectionStore* const store_;  // not owned
