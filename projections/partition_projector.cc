@@ -103,10 +103,10 @@ absl::Status PartitionProjector::Commit(rocksdb::WriteBatch* batch) {
 absl::Status PartitionProjector::Apply(const infra::LogRecord& record,
                                        rocksdb::WriteBatch* batch) {
   events::v1::Event event;
-  const Admission admission =
-      AdmitRecord(record, /*cut=*/std::nullopt, partition_count_, &event);
+  const Admission admission = AdmitRecord(
+      RecordView(record), /*cut=*/std::nullopt, partition_count_, &event);
   if (admission.verdict == Admission::Verdict::kDeadLetter) {
-    PutDeadLetter(record, admission, store_, batch);
+    PutDeadLetter(RecordView(record), admission, store_, batch);
   }
   if (admission.verdict != Admission::Verdict::kFold) {
     CountPassedOver(admission.verdict, &progress_);

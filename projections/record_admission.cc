@@ -9,10 +9,11 @@ namespace kehu::projections {
 namespace schema = infra::schema;
 using Verdict = Admission::Verdict;
 
-Admission AdmitRecord(const infra::LogRecord& record,
+Admission AdmitRecord(const RecordView& record,
                       const std::optional<absl::Time>& cut,
                       int32_t partition_count, events::v1::Event* event) {
-  if (!event->ParseFromString(record.value)) {
+  if (!event->ParseFromArray(record.value.data(),
+                             static_cast<int>(record.value.size()))) {
     return {Verdict::kDeadLetter, "",
             "does not parse as a kehu.events.v1.Event"};
   }
@@ -44,13 +45,20 @@ Admission AdmitRecord(const infra::LogRecord& record,
   return {Verdict::kFold, "", ""};
 }
 
-void PutDeadLetter(const infra::LogRecord& record, const Admission& admission,
+bool MayFold(std::string_view key, int32_t partition, int32_t partition_count) {
+  // A longer key is not the customer_id of a valid event (ValidateEvent).
+  if (key.size() > infra::kMaxIdBytes) return false;
+  return partition_count <= 0 ||
+         infra::PartitionForKey(key, partition_count) == partition;
+}
+
+void PutDeadLetter(const RecordView& record, const Admission& admission,
                    infra::ProjectionStore* store, rocksdb::WriteBatch* batch) {
   store::v1::DeadLetter letter;
   letter.set_partition(record.partition);
   letter.set_offset(record.offset);
-  letter.set_key(record.key);
-  letter.set_value(record.value);
+  letter.set_key(std::string(record.key));
+  letter.set_value(std::string(record.value));
   letter.set_field(admission.field);
   letter.set_reason(admission.reason);
   batch->Put(store->family(schema::Family::kDeadLetter),

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/time/time.h"
 #include "infra/event_log.h"
@@ -18,6 +19,23 @@
 #include "rocksdb/write_batch.h"
 
 namespace kehu::projections {
+
+// A log record's position, key and value, without a copy of the bytes.
+struct RecordView {
+  explicit RecordView(const infra::LogRecord& record)
+      : partition(record.partition),
+        offset(record.offset),
+        key(record.key),
+        value(record.value) {}
+  RecordView(int32_t partition, int64_t offset, std::string_view key,
+             std::string_view value)
+      : partition(partition), offset(offset), key(key), value(value) {}
+
+  int32_t partition;
+  int64_t offset;
+  std::string_view key;
+  std::string_view value;
+};
 
 struct Admission {
   enum class Verdict {
@@ -38,13 +56,19 @@ struct Admission {
 // a client that did not partition like Kafka's Java client would otherwise
 // split a customer over two partitions, whose folds run in no defined
 // order. `cut`: leave out events that occurred after it (nullopt: no cut).
-Admission AdmitRecord(const infra::LogRecord& record,
+Admission AdmitRecord(const RecordView& record,
                       const std::optional<absl::Time>& cut,
                       int32_t partition_count, events::v1::Event* event);
 
+// Whether AdmitRecord() can judge a record with `key` in `partition` one
+// to fold: its key is short enough to be a customer id, and murmur2 puts
+// it in `partition` (with `partition_count` > 0). Cheap: nothing is
+// decoded.
+bool MayFold(std::string_view key, int32_t partition, int32_t partition_count);
+
 // Adds to `batch` the dead-letter row of `record` (raw bytes, position and
 // reason), for an admission that is kDeadLetter.
-void PutDeadLetter(const infra::LogRecord& record, const Admission& admission,
+void PutDeadLetter(const RecordView& record, const Admission& admission,
                    infra::ProjectionStore* store, rocksdb::WriteBatch* batch);
 
 // Counts a verdict other than kFold in `progress` (dead_lettered,

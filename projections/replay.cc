@@ -87,6 +87,11 @@ absl::StatusOr<std::vector<std::string>> RangeBounds(
           static_cast<size_t>(std::min<int64_t>(stop - offset, kSampleRecords)),
           &records));
       for (const infra::LogRecord& record : records) {
+        // As stage one stages them.
+        if (!MayFold(record.key, p,
+                     static_cast<int32_t>(stop_offsets.size()))) {
+          continue;
+        }
         prefixes.push_back(schema::TimelinePrefix(record.key));
         sampled_bytes += static_cast<int64_t>(2 * record.key.size() +
                                               record.value.size() + 17);
@@ -108,11 +113,13 @@ absl::StatusOr<std::vector<std::string>> RangeBounds(
   return bounds;
 }
 
-// Stage one: reads records [0, stop) of `partition`, stages every event to
-// fold and writes the dead letters; gives up between batches once
-// `failed` is set. Returns the partition's progress row as it will be
-// (next_offset, dead_lettered, unknown_skipped, after_cut), with `folded`
-// counting the events staged, duplicates included.
+// Stage one: reads records [0, stop) of `partition` and stages every
+// record that may be folded (MayFold) under its timeline key, undecoded:
+// stage two decodes and judges it. The others (a key that is not this
+// partition's, or too long for a customer id) are judged here, and their
+// dead letters written. Gives up between batches once `failed` is set.
+// Returns the partition's progress row with next_offset, and the records
+// judged here counted in it.
 absl::StatusOr<store::v1::PartitionProgress> StagePartition(
     infra::EventLog* log, infra::ProjectionStore* store, int32_t partition,
     int64_t stop, const ReplayOptions& options, StagingArea* staging,
@@ -144,21 +151,26 @@ absl::StatusOr<store::v1::PartitionProgress> StagePartition(
             "the log gave record ", record.partition, "/", record.offset,
             " where ", partition, "/", offset, " was expected"));
       }
-      const Admission admission =
-          AdmitRecord(record, options.until, partition_count, &event);
-      if (admission.verdict == Admission::Verdict::kFold) {
+      ++offset;
+      if (MayFold(record.key, partition, partition_count)) {
         KEHU_RETURN_IF_ERROR(staged.Add(
             schema::TimelineKey(record.key, record.offset), record.value));
-        progress.set_folded(progress.folded() + 1);
         halves += 1;
-      } else {
-        if (admission.verdict == Admission::Verdict::kDeadLetter) {
-          PutDeadLetter(record, admission, store, &dead_letters);
-        }
-        CountPassedOver(admission.verdict, &progress);
-        halves += 2;
+        continue;
       }
-      ++offset;
+      const RecordView view(record);
+      const Admission admission =
+          AdmitRecord(view, options.until, partition_count, &event);
+      if (admission.verdict == Admission::Verdict::kFold) {
+        return absl::InternalError(absl::StrCat(
+            "record ", partition, "/", record.offset,
+            " was admitted although its key cannot be folded here"));
+      }
+      if (admission.verdict == Admission::Verdict::kDeadLetter) {
+        PutDeadLetter(view, admission, store, &dead_letters);
+      }
+      CountPassedOver(admission.verdict, &progress);
+      halves += 2;
     }
     if (dead_letters.Count() > 0) {
       KEHU_RETURN_IF_ERROR(store->Write(&dead_letters));
@@ -168,6 +180,17 @@ absl::StatusOr<store::v1::PartitionProgress> StagePartition(
   KEHU_RETURN_IF_ERROR(staged.Flush());
   progress.set_next_offset(offset);
   return progress;
+}
+
+// Adds the counts of `from` (folded, duplicates, dead_lettered,
+// unknown_skipped, after_cut) to `to`.
+void AddCounts(const store::v1::PartitionProgress& from,
+               store::v1::PartitionProgress* to) {
+  to->set_folded(to->folded() + from.folded());
+  to->set_duplicates(to->duplicates() + from.duplicates());
+  to->set_dead_lettered(to->dead_lettered() + from.dead_lettered());
+  to->set_unknown_skipped(to->unknown_skipped() + from.unknown_skipped());
+  to->set_after_cut(to->after_cut() + from.after_cut());
 }
 
 // Stage two stages the rows of the families kept in value order (the
@@ -279,20 +302,24 @@ absl::Status WriteOrderedRange(infra::ProjectionStore* store,
   return file != nullptr ? file->Ingest() : absl::OkStatus();
 }
 
-// Stage two: folds the staged events of range `range`, customer by
-// customer, each customer's in log order: an event whose event_id the
-// customer had already is a duplicate, and gets no timeline row; the
-// others get their timeline and dedup rows. Then the customer's state and
-// index rows, and with `segments` their standing. Timeline, dedup and
-// state rows go to table files that are ingested at the end; the rest in
-// WriteBatches of about `batch_events` events. Adds the duplicates found
-// to `duplicates` (by partition).
+// Stage two: judges and folds the staged records of range `range`,
+// customer by customer, each customer's in log order, as the live
+// projector would: AdmitRecord() first (dead letters are written, the
+// records passed over counted); then an event whose event_id the customer
+// had already is a duplicate, and gets no timeline row; the others are
+// folded and get their timeline and dedup rows. Then, for a customer with
+// an event folded, their state and index rows, and with `segments` their
+// standing. Timeline, dedup and state rows go to table files that are
+// ingested at the end; the rest in WriteBatches of about `batch_events`
+// records. Adds what it counted to `counts` (by partition).
 absl::Status FoldRange(infra::ProjectionStore* store, StagingArea* staging,
                        int range, const std::string& table_prefix,
-                       int32_t partition_count, const SegmentIndex* segments,
-                       size_t batch_events, StagingArea* ordered_rows,
-                       HalfRecords* done, const std::atomic<bool>& failed,
-                       std::vector<int64_t>* duplicates) {
+                       int32_t partition_count,
+                       const std::optional<absl::Time>& cut,
+                       const SegmentIndex* segments, size_t batch_events,
+                       StagingArea* ordered_rows, HalfRecords* done,
+                       const std::atomic<bool>& failed,
+                       std::vector<store::v1::PartitionProgress>* counts) {
   StagingArea::Contents contents;
   std::vector<TimelineRow> rows;
   {
@@ -320,12 +347,15 @@ absl::Status FoldRange(infra::ProjectionStore* store, StagingArea* staging,
   StagingArea::Writer ordered(ordered_rows);
   SegmentIndex::CounterDeltas deltas;
   int64_t batch_halves = 0;
-  std::string customer;  // the customer being folded; "" before the first
+  std::string customer;       // the customer being folded
+  bool any_customer = false;  // whether `customer` is set
+  bool any_folded = false;    // whether an event of `customer` was folded
   int32_t partition = 0;
   store::v1::CustomerState state;
   absl::flat_hash_set<std::string> seen;
   events::v1::Event event;
   auto finish_customer = [&]() -> absl::Status {
+    if (!any_folded) return absl::OkStatus();  // no event of theirs folded
     std::sort(event_ids.begin(), event_ids.end());
     for (const auto& [event_id, offset] : event_ids) {
       std::string value;
@@ -358,8 +388,8 @@ absl::Status FoldRange(infra::ProjectionStore* store, StagingArea* staging,
     const TimelineRow& row = rows[i];
     const std::string_view id = row.customer_id;
     const int64_t offset = row.offset;
-    if (id != customer) {
-      if (!customer.empty()) {
+    if (!any_customer || id != customer) {
+      if (any_customer) {
         KEHU_RETURN_IF_ERROR(finish_customer());
         // Between customers, so that a customer's rows go in one batch.
         if (batch_halves >= static_cast<int64_t>(batch_events)) {
@@ -368,27 +398,35 @@ absl::Status FoldRange(infra::ProjectionStore* store, StagingArea* staging,
         }
       }
       customer.assign(id);
+      any_customer = true;
+      any_folded = false;
       partition = infra::PartitionForKey(customer, partition_count);
       state.Clear();
       seen.clear();
       event_ids.clear();
     }
-    if (!event.ParseFromArray(row.value.data(),
-                              static_cast<int>(row.value.size()))) {
-      return absl::DataLossError(absl::StrCat("the staged event of customer ",
-                                              customer, " at offset ", offset,
-                                              " does not parse"));
-    }
-    if (!seen.insert(event.event_id()).second) {
-      ++(*duplicates)[partition];
+    // Stage one staged the record in the partition its key names.
+    const RecordView record(partition, offset, id, row.value);
+    store::v1::PartitionProgress& counted = (*counts)[partition];
+    const Admission admission =
+        AdmitRecord(record, cut, partition_count, &event);
+    if (admission.verdict != Admission::Verdict::kFold) {
+      if (admission.verdict == Admission::Verdict::kDeadLetter) {
+        PutDeadLetter(record, admission, store, &batch);
+      }
+      CountPassedOver(admission.verdict, &counted);
+    } else if (!seen.insert(event.event_id()).second) {
+      counted.set_duplicates(counted.duplicates() + 1);
     } else {
       FoldEvent(event, EventPosition{partition, offset}, &state);
       KEHU_RETURN_IF_ERROR(timeline.Put(row.key, row.value));
       event_ids.emplace_back(event.event_id(), offset);
+      counted.set_folded(counted.folded() + 1);
+      any_folded = true;
     }
     ++batch_halves;
   }
-  if (!customer.empty()) KEHU_RETURN_IF_ERROR(finish_customer());
+  if (any_customer) KEHU_RETURN_IF_ERROR(finish_customer());
   rows = {};
   contents.Reset();
 
@@ -528,7 +566,7 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
       std::unique_ptr<StagingArea> ordered,
       StagingArea::Create(scratch + "ordered", OrderedBounds()));
 
-  // Stage one, by partition: stage the events to fold.
+  // Stage one, by partition: stage the records to judge and fold.
   std::vector<store::v1::PartitionProgress> staged(count);
   KEHU_RETURN_IF_ERROR(RunTasks(
       count, options.threads, options,
@@ -545,8 +583,8 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
   const SegmentIndex segments(store);
   const SegmentIndex* standings =
       options.fit_as_of.has_value() ? nullptr : &segments;
-  std::vector<std::vector<int64_t>> duplicates(bounds.size(),
-                                               std::vector<int64_t>(count, 0));
+  std::vector<std::vector<store::v1::PartitionProgress>> counts(
+      bounds.size(), std::vector<store::v1::PartitionProgress>(count));
   {
     absl::WriterMutexLock lock(&store->segment_mutex());
     KEHU_RETURN_IF_ERROR(RunTasks(
@@ -554,8 +592,9 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
         [&](int r, const std::atomic<bool>& failed) {
           return FoldRange(store, staging.get(), r,
                            absl::StrCat(scratch, "staged/range-", r, "-"),
-                           count, standings, options.batch_records,
-                           ordered.get(), &done, failed, &duplicates[r]);
+                           count, options.until, standings,
+                           options.batch_records, ordered.get(), &done, failed,
+                           &counts[r]);
         },
         [](int) { return std::string("folding by customer"); }, report));
   }
@@ -576,10 +615,7 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
   rocksdb::WriteBatch offsets;
   for (int32_t p = 0; p < count; ++p) {
     store::v1::PartitionProgress& partition = staged[p];
-    int64_t found = 0;
-    for (const auto& range : duplicates) found += range[p];
-    partition.set_folded(partition.folded() - found);
-    partition.set_duplicates(found);
+    for (const auto& range : counts) AddCounts(range[p], &partition);
     if (partition.next_offset() > 0) {
       offsets.Put(store->family(Family::kOffsets), schema::PartitionKey(p),
                   partition.SerializeAsString());

@@ -11,27 +11,32 @@
 //    as make about 32 MiB of staged events each, and at least four per
 //    thread.
 // 1. By partition: each partition is read from offset 0 up to its stop
-//    offset in batches of `batch_records` records. Each record is judged
-//    as the live projector judges it (record_admission.h): dead letters
-//    are written, payloads this version does not know and events after
-//    the cut are counted, and every event to fold is staged with its
+//    offset in batches of `batch_records` records. Every record that may
+//    be folded (MayFold, record_admission.h: its key is short enough for a
+//    customer id and is this partition's) is staged, undecoded, with its
 //    timeline key (keyed by customer and offset) in its range's file
 //    (replay_files.h: a scratch directory `replay-staged` in the store's
-//    directory, removed once read) — duplicates too, for now.
-// 2. By range, in parallel: a range's events are read back and sorted by
-//    key, that is customer by customer, each customer's events in log
-//    order. Per customer: an event whose event_id the customer already had
-//    is a duplicate and is dropped; the others are folded (FoldEvent,
-//    customer_fold.h, as live) and get their timeline and dedup rows; then
-//    the customer's state and index rows (customer_rows.h) and, without
-//    `fit_as_of`, their standing in the segment index (segment_index.h).
+//    directory, removed once read). The others are judged right away, as
+//    the live projector judges them, and dead-lettered or counted.
+// 2. By range, in parallel: a range's records are read back and sorted by
+//    key, that is customer by customer, each customer's in log order. Each
+//    record is decoded once and judged as the live projector judges it
+//    (AdmitRecord): dead letters are written, payloads this version does
+//    not know and events after the cut are counted. Per customer: an
+//    event whose event_id the customer already had is a duplicate and is
+//    dropped; the others are folded (FoldEvent, customer_fold.h, as live)
+//    and get their timeline and dedup rows; then, once an event of theirs
+//    was folded, the customer's state and index rows (customer_rows.h)
+//    and, without `fit_as_of`, their standing in the segment index
+//    (segment_index.h).
 //    Timeline, dedup and state rows go to table files of the range, in key
 //    order, ingested into the store's bottom level when the range is done
 //    (state rows are sorted by id first; when ids differ in length, the
 //    ranges' files of state rows overlap and RocksDB stacks them). The
 //    rows kept in value order — index rows, and the standings under their
 //    orders — are staged again, by metric and order (a second scratch
-//    directory); only the segment counters' merges are written as batches.
+//    directory); only the segment counters' merges and the dead letters
+//    are written as batches.
 // 3. By metric and order, in parallel: each one's rows are sorted and
 //    written to a table file, which is ingested. Last, each partition's
 //    progress row, and a flush.
