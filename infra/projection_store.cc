@@ -75,22 +75,35 @@ bool IsAppendedInBulk(Family family) {
   return false;
 }
 
+// The families only ever read by iterating a range (a customer's timeline,
+// a metric's index): a bloom filter over their keys, which answers point
+// reads only, would cost its hashing and space for nothing.
+bool IsOnlyScanned(Family family) {
+  return family == Family::kTimeline || family == Family::kIndexes;
+}
+
 // The column families of a store, with the options both Open() and
 // OpenReadOnly() need (the segments family cannot be read without its
 // merge operator).
 std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(
     size_t block_cache_bytes, bool bulk_load = false) {
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(block_cache_bytes);
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::BlockBasedTableOptions unfiltered;
+  unfiltered.block_cache = rocksdb::NewLRUCache(block_cache_bytes);
+  rocksdb::BlockBasedTableOptions filtered = unfiltered;
+  filtered.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions cf_options;
-  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(filtered));
   cf_options.compression = rocksdb::kLZ4Compression;
+  const std::shared_ptr<rocksdb::TableFactory> scanned_table(
+      rocksdb::NewBlockBasedTableFactory(unfiltered));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   for (int i = 0; i < schema::kFamilyCount; ++i) {
     rocksdb::ColumnFamilyOptions family_options = cf_options;
+    if (IsOnlyScanned(static_cast<Family>(i))) {
+      family_options.table_factory = scanned_table;
+    }
     const bool appended = bulk_load && IsAppendedInBulk(static_cast<Family>(i));
     if (!appended && (static_cast<Family>(i) == Family::kDedup ||
                       static_cast<Family>(i) == Family::kCustomers ||
