@@ -56,14 +56,12 @@ uint64_t SortKey(const Standing& s, SegmentOrder order) {
 
 std::string Byte(int v) { return std::string(1, static_cast<char>(v)); }
 
-// What the standing adds to each counter row.
-using Contributions = std::map<std::string, std::vector<int64_t>>;
-
-void Add(Contributions* c, const std::string& key,
-         const std::vector<int64_t>& values) {
-  std::vector<int64_t>& sum = (*c)[key];
+// Adds `sign` * `values` to the counter row `key` of `deltas`.
+void Add(SegmentIndex::CounterDeltas* deltas, const std::string& key,
+         int64_t sign, const std::vector<int64_t>& values) {
+  std::vector<int64_t>& sum = (*deltas)[key];
   if (sum.size() < values.size()) sum.resize(values.size(), 0);
-  for (size_t i = 0; i < values.size(); ++i) sum[i] += values[i];
+  for (size_t i = 0; i < values.size(); ++i) sum[i] += sign * values[i];
 }
 
 std::vector<int64_t> FigureValues(const SatisfactionFigures& f) {
@@ -74,40 +72,44 @@ std::vector<int64_t> FigureValues(const SatisfactionFigures& f) {
           f.nps_sum()};
 }
 
-Contributions ContributionsOf(const Standing& s) {
-  Contributions c;
+// Adds `sign` * what the standing adds to each counter row to `deltas`.
+void AddContributions(const Standing& s, int64_t sign,
+                      SegmentIndex::CounterDeltas* deltas) {
   const std::vector<int64_t> segment = {1, s.window_revenue_minor(),
                                         s.window_margin_minor()};
   // Dimension numbers are kehu.query.v1.Dimension's.
-  Add(&c, schema::SegmentCounterKey(1, Byte(s.pyramid_tier())), segment);
-  Add(&c, schema::SegmentCounterKey(2, Byte(s.pareto_key() ? 1 : 0)), segment);
-  Add(&c, schema::SegmentCounterKey(3, Byte(s.stage())), segment);
-  Add(&c, schema::SegmentCounterKey(4, Byte(s.matrix_cell())), segment);
-  Add(&c, schema::SegmentCounterKey(5, Byte(s.relationship_type())), segment);
-  Add(&c, schema::SegmentCounterKey(6, s.region()), segment);
+  Add(deltas, schema::SegmentCounterKey(1, Byte(s.pyramid_tier())), sign,
+      segment);
+  Add(deltas, schema::SegmentCounterKey(2, Byte(s.pareto_key() ? 1 : 0)), sign,
+      segment);
+  Add(deltas, schema::SegmentCounterKey(3, Byte(s.stage())), sign, segment);
+  Add(deltas, schema::SegmentCounterKey(4, Byte(s.matrix_cell())), sign,
+      segment);
+  Add(deltas, schema::SegmentCounterKey(5, Byte(s.relationship_type())), sign,
+      segment);
+  Add(deltas, schema::SegmentCounterKey(6, s.region()), sign, segment);
   for (uint64_t t : s.transitions()) {
-    Add(&c,
+    Add(deltas,
         schema::TransitionCounterKey(static_cast<int32_t>(t >> 16),
                                      static_cast<uint8_t>((t >> 8) & 0xff),
                                      static_cast<uint8_t>(t & 0xff)),
-        {1});
+        sign, {1});
   }
   for (const SatisfactionFigures& f : s.months()) {
     const std::vector<int64_t> values = FigureValues(f);
-    Add(&c,
+    Add(deltas,
         schema::SatisfactionCounterKey(f.month(), SatisfactionSplit::kAll, ""),
-        values);
-    Add(&c,
+        sign, values);
+    Add(deltas,
         schema::SatisfactionCounterKey(f.month(), SatisfactionSplit::kTier,
                                        Byte(s.pyramid_tier())),
-        values);
-    Add(&c,
-        schema::SatisfactionCounterKey(
-            f.month(), SatisfactionSplit::kRelationship,
-            Byte(s.relationship_type())),
-        values);
+        sign, values);
+    Add(deltas,
+        schema::SatisfactionCounterKey(f.month(),
+                                       SatisfactionSplit::kRelationship,
+                                       Byte(s.relationship_type())),
+        sign, values);
   }
-  return c;
 }
 
 // The customer's satisfaction figures by month, up to `as_of_us`.
@@ -274,14 +276,8 @@ void SegmentIndex::Write(const Standing* old, const Standing& now,
 
   CounterDeltas local;
   CounterDeltas* sink = deltas != nullptr ? deltas : &local;
-  for (const auto& [key, values] : ContributionsOf(now)) Add(sink, key, values);
-  if (old != nullptr) {
-    for (const auto& [key, values] : ContributionsOf(*old)) {
-      std::vector<int64_t> negated(values.size());
-      for (size_t i = 0; i < values.size(); ++i) negated[i] = -values[i];
-      Add(sink, key, negated);
-    }
-  }
+  AddContributions(now, 1, sink);
+  if (old != nullptr) AddContributions(*old, -1, sink);
   if (deltas == nullptr) WriteCounters(local, batch);
 }
 

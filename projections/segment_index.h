@@ -33,12 +33,12 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "infra/projection_store.h"
 #include "kehu/store/v1/store.pb.h"
@@ -61,7 +61,7 @@ class SegmentIndex {
 
   // Counter changes summed over many customers, so that a batch carries
   // one merge per counter row rather than one per customer: key -> delta.
-  using CounterDeltas = std::map<std::string, std::vector<int64_t>>;
+  using CounterDeltas = absl::flat_hash_map<std::string, std::vector<int64_t>>;
 
   // Adds to `batch` what moves the index from `old` (nullptr: the customer
   // was not indexed) to `now`: the standing and order rows, and the counter
