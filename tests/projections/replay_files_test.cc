@@ -68,21 +68,32 @@ TEST(StagingAreaTest, AFileCutShortIsDataLoss) {
   EXPECT_EQ(area->Read(0, &contents, &rows).code(), absl::StatusCode::kDataLoss);
 }
 
-TEST(SortRowsTest, KeysThatShareTheirFirstSixteenBytesAreComparedWhole) {
-  // Ties on the first eight bytes (decided by the next eight), on all
-  // sixteen (decided by the whole key), and short keys that tie with their
-  // zero padding.
-  const std::string head = "abcdefghijklmnop";
-  std::vector<std::string> keys = {
-      head + "Z", head,        head + "A", "abcdefghB",
-      "abcdefgh", "abcdefghA", "abc",      std::string("abc\0", 4),
-      "b"};
+TEST(SortRowsTest, KeysThatShareTheirFirst24BytesAreComparedWhole) {
+  // Ties on the first eight bytes (decided by the next eight), on sixteen
+  // (decided by the next eight), on all 24 (decided by the whole key), and
+  // short keys that tie with their zero padding.
+  const std::string head = "abcdefghijklmnopqrstuvwx";
+  std::vector<std::string> keys = {head + "Z",
+                                   head,
+                                   head + "A",
+                                   "abcdefghB",
+                                   "abcdefgh",
+                                   "abcdefghA",
+                                   "abc",
+                                   std::string("abc\0", 4),
+                                   "abcdefghijklmnoB",
+                                   "b",
+                                   "abcdefghijklmnopA"};
+  std::vector<std::string> values;
+  for (const auto& key : keys) values.push_back(key + "!");
   std::vector<StagingArea::Row> rows;
-  for (const auto& key : keys) rows.push_back({key, ""});
+  for (size_t i = 0; i < keys.size(); ++i) rows.push_back({keys[i], values[i]});
   SortRows(&rows);
   EXPECT_THAT(Keys(rows), ElementsAre("abc", std::string("abc\0", 4),
                                       "abcdefgh", "abcdefghA", "abcdefghB",
+                                      "abcdefghijklmnoB", "abcdefghijklmnopA",
                                       head, head + "A", head + "Z", "b"));
+  for (const auto& row : rows) EXPECT_EQ(row.value, std::string(row.key) + "!");
 }
 
 TEST(SortTimelineRowsTest, CustomersInKeyOrderEachInLogOrder) {
