@@ -240,11 +240,15 @@ absl::Status StageOrderedRows(infra::ProjectionStore* store,
             staged_key_, std::string_view(value.data(), value.size())));
         return rocksdb::Status::OK();
       }
-      return rest_.Put(Handle(family_id), key, value);
+      rocksdb::ColumnFamilyHandle* handle = Handle(family_id);
+      if (handle == nullptr) return UnknownFamily(family_id);
+      return rest_.Put(handle, key, value);
     }
     rocksdb::Status MergeCF(uint32_t family_id, const rocksdb::Slice& key,
                             const rocksdb::Slice& value) override {
-      return rest_.Merge(Handle(family_id), key, value);
+      rocksdb::ColumnFamilyHandle* handle = Handle(family_id);
+      if (handle == nullptr) return UnknownFamily(family_id);
+      return rest_.Merge(handle, key, value);
     }
     rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice&) override {
       return rocksdb::Status::NotSupported("a replay deletes no row");
@@ -255,6 +259,12 @@ absl::Status StageOrderedRows(infra::ProjectionStore* store,
     }
 
    private:
+    static rocksdb::Status UnknownFamily(uint32_t family_id) {
+      return rocksdb::Status::InvalidArgument(
+          absl::StrCat("a batch names column family ", family_id,
+                       ", which is not one of the store's"));
+    }
+    // The store's family with id `family_id`; nullptr when none.
     rocksdb::ColumnFamilyHandle* Handle(uint32_t family_id) const {
       for (int f = 0; f < schema::kFamilyCount; ++f) {
         rocksdb::ColumnFamilyHandle* handle =
