@@ -78,7 +78,9 @@ void EncodeRecordValue(const LogAppend& record, std::string* out) {
   out->append(record.value);
 }
 
-bool DecodeRecordValue(const rocksdb::Slice& encoded, LogRecord* record) {
+// Sets `key` and `value` to the parts of `encoded`.
+bool DecodeRecordValue(const rocksdb::Slice& encoded, std::string_view* key,
+                       std::string_view* value) {
   std::string_view in(encoded.data(), encoded.size());
   uint32_t key_size = 0;
   for (int shift = 0;; shift += 7) {
@@ -89,9 +91,8 @@ bool DecodeRecordValue(const rocksdb::Slice& encoded, LogRecord* record) {
     if ((byte & 0x80) == 0) break;
   }
   if (key_size > in.size()) return false;
-  record->key.assign(in.data(), key_size);
-  in.remove_prefix(key_size);
-  record->value.assign(in.data(), in.size());
+  *key = in.substr(0, key_size);
+  *value = in.substr(key_size);
   return true;
 }
 
@@ -333,6 +334,22 @@ void EmbeddedLog::CommitGroup(Writer* leader) {
 absl::Status EmbeddedLog::Read(int32_t partition, int64_t offset,
                                size_t max_records,
                                std::vector<LogRecord>* out) {
+  std::vector<LogRecord> records;
+  KEHU_RETURN_IF_ERROR(Scan(
+      partition, offset, max_records, [&records](const LogRecordView& record) {
+        records.push_back(LogRecord{record.partition, record.offset,
+                                    std::string(record.key),
+                                    std::string(record.value)});
+        return absl::OkStatus();
+      }));
+  out->insert(out->end(), std::make_move_iterator(records.begin()),
+              std::make_move_iterator(records.end()));
+  return absl::OkStatus();
+}
+
+absl::Status EmbeddedLog::Scan(
+    int32_t partition, int64_t offset, size_t max_records,
+    absl::FunctionRef<absl::Status(const LogRecordView&)> visit) {
   if (partition < 0 || partition >= partition_count_) {
     return absl::InvalidArgumentError(
         absl::StrCat("embedded log: partition ", partition,
@@ -360,23 +377,24 @@ absl::Status EmbeddedLog::Read(int32_t partition, int64_t offset,
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(read_options, records_));
 
-  std::vector<LogRecord> records;
-  records.reserve(count);
   int64_t expected = offset;
   for (it->Seek(RecordKey(partition, offset)); it->Valid(); it->Next()) {
-    LogRecord record;
-    if (!ParseRecordKey(it->key(), &record.partition, &record.offset) ||
-        record.partition != partition || record.offset != expected) {
+    int32_t record_partition;
+    int64_t record_offset;
+    if (!ParseRecordKey(it->key(), &record_partition, &record_offset) ||
+        record_partition != partition || record_offset != expected) {
       return absl::DataLossError(absl::StrCat(
           "embedded log ", dir_, ": partition ", partition,
           ": unexpected key where offset ", expected, " should be"));
     }
-    if (!DecodeRecordValue(it->value(), &record)) {
+    std::string_view key;
+    std::string_view value;
+    if (!DecodeRecordValue(it->value(), &key, &value)) {
       return absl::DataLossError(
           absl::StrCat("embedded log ", dir_, ": partition ", partition,
                        ": malformed record at offset ", expected));
     }
-    records.push_back(std::move(record));
+    KEHU_RETURN_IF_ERROR(visit(LogRecordView(partition, expected, key, value)));
     ++expected;
   }
   // Valid() == false is an error or the end of the range; tell them apart.
@@ -388,8 +406,6 @@ absl::Status EmbeddedLog::Read(int32_t partition, int64_t offset,
         "embedded log ", dir_, ": partition ", partition,
         ": acknowledged records [", expected, ", ", limit, ") are missing"));
   }
-  out->insert(out->end(), std::make_move_iterator(records.begin()),
-              std::make_move_iterator(records.end()));
   return absl::OkStatus();
 }
 

@@ -129,6 +129,12 @@ class EmbeddedLog final : public EventLog {
   absl::Status Read(int32_t partition, int64_t offset, size_t max_records,
                     std::vector<LogRecord>* out) override;
 
+  // Read() without copies: each view points into RocksDB's block. Errors
+  // as Read()'s, and those `visit` returns.
+  absl::Status Scan(
+      int32_t partition, int64_t offset, size_t max_records,
+      absl::FunctionRef<absl::Status(const LogRecordView&)> visit) override;
+
   // The offset the next record appended to `partition` will get, i.e. the
   // number of acknowledged records in it.
   // REQUIRES: 0 <= partition < partition_count().

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -43,6 +44,24 @@ struct LogRecord {
   std::string value;
 };
 
+// A record's position, key and value without a copy of the bytes: valid as
+// long as what it points into.
+struct LogRecordView {
+  explicit LogRecordView(const LogRecord& record)
+      : partition(record.partition),
+        offset(record.offset),
+        key(record.key),
+        value(record.value) {}
+  LogRecordView(int32_t partition, int64_t offset, std::string_view key,
+                std::string_view value)
+      : partition(partition), offset(offset), key(key), value(value) {}
+
+  int32_t partition;
+  int64_t offset;
+  std::string_view key;
+  std::string_view value;
+};
+
 class EventLog {
  public:
   virtual ~EventLog() = default;
@@ -63,6 +82,26 @@ class EventLog {
   virtual absl::Status Read(int32_t partition, int64_t offset,
                             size_t max_records,
                             std::vector<LogRecord>* out) = 0;
+
+  // Calls `visit` with each record Read() would give, in order, stopping at
+  // the first error `visit` returns, and returns it. The view is valid
+  // during the call only; a log that can (the embedded one) gives views
+  // into its own buffers instead of copies. Records visited before an error
+  // of the log's own stay visited.
+  // REQUIRES: as Read().
+  virtual absl::Status Scan(
+      int32_t partition, int64_t offset, size_t max_records,
+      absl::FunctionRef<absl::Status(const LogRecordView&)> visit) {
+    std::vector<LogRecord> records;
+    if (absl::Status s = Read(partition, offset, max_records, &records);
+        !s.ok()) {
+      return s;
+    }
+    for (const LogRecord& record : records) {
+      if (absl::Status s = visit(LogRecordView(record)); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
 
   // The offset the next record appended to `partition` will get.
   virtual int64_t EndOffset(int32_t partition) const = 0;

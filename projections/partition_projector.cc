@@ -103,10 +103,11 @@ absl::Status PartitionProjector::Commit(rocksdb::WriteBatch* batch) {
 absl::Status PartitionProjector::Apply(const infra::LogRecord& record,
                                        rocksdb::WriteBatch* batch) {
   events::v1::Event event;
-  const Admission admission = AdmitRecord(
-      RecordView(record), /*cut=*/std::nullopt, partition_count_, &event);
+  const Admission admission =
+      AdmitRecord(infra::LogRecordView(record), /*cut=*/std::nullopt,
+                  partition_count_, &event);
   if (admission.verdict == Admission::Verdict::kDeadLetter) {
-    PutDeadLetter(RecordView(record), admission, store_, batch);
+    PutDeadLetter(infra::LogRecordView(record), admission, store_, batch);
   }
   if (admission.verdict != Admission::Verdict::kFold) {
     CountPassedOver(admission.verdict, &progress_);

@@ -9,7 +9,7 @@ namespace kehu::projections {
 namespace schema = infra::schema;
 using Verdict = Admission::Verdict;
 
-Admission AdmitRecord(const RecordView& record,
+Admission AdmitRecord(const infra::LogRecordView& record,
                       const std::optional<absl::Time>& cut,
                       int32_t partition_count, events::v1::Event* event) {
   if (!event->ParseFromArray(record.value.data(),
@@ -52,8 +52,9 @@ bool MayFold(std::string_view key, int32_t partition, int32_t partition_count) {
          infra::PartitionForKey(key, partition_count) == partition;
 }
 
-void PutDeadLetter(const RecordView& record, const Admission& admission,
-                   infra::ProjectionStore* store, rocksdb::WriteBatch* batch) {
+void PutDeadLetter(const infra::LogRecordView& record,
+                   const Admission& admission, infra::ProjectionStore* store,
+                   rocksdb::WriteBatch* batch) {
   store::v1::DeadLetter letter;
   letter.set_partition(record.partition);
   letter.set_offset(record.offset);

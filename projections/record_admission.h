@@ -20,23 +20,6 @@
 
 namespace kehu::projections {
 
-// A log record's position, key and value, without a copy of the bytes.
-struct RecordView {
-  explicit RecordView(const infra::LogRecord& record)
-      : partition(record.partition),
-        offset(record.offset),
-        key(record.key),
-        value(record.value) {}
-  RecordView(int32_t partition, int64_t offset, std::string_view key,
-             std::string_view value)
-      : partition(partition), offset(offset), key(key), value(value) {}
-
-  int32_t partition;
-  int64_t offset;
-  std::string_view key;
-  std::string_view value;
-};
-
 struct Admission {
   enum class Verdict {
     kFold,        // a valid event, to fold unless it is a duplicate
@@ -56,7 +39,7 @@ struct Admission {
 // a client that did not partition like Kafka's Java client would otherwise
 // split a customer over two partitions, whose folds run in no defined
 // order. `cut`: leave out events that occurred after it (nullopt: no cut).
-Admission AdmitRecord(const RecordView& record,
+Admission AdmitRecord(const infra::LogRecordView& record,
                       const std::optional<absl::Time>& cut,
                       int32_t partition_count, events::v1::Event* event);
 
@@ -68,8 +51,9 @@ bool MayFold(std::string_view key, int32_t partition, int32_t partition_count);
 
 // Adds to `batch` the dead-letter row of `record` (raw bytes, position and
 // reason), for an admission that is kDeadLetter.
-void PutDeadLetter(const RecordView& record, const Admission& admission,
-                   infra::ProjectionStore* store, rocksdb::WriteBatch* batch);
+void PutDeadLetter(const infra::LogRecordView& record,
+                   const Admission& admission, infra::ProjectionStore* store,
+                   rocksdb::WriteBatch* batch);
 
 // Counts a verdict other than kFold in `progress` (dead_lettered,
 // unknown_skipped or after_cut); a folded event is counted by the caller

@@ -128,25 +128,13 @@ absl::StatusOr<store::v1::PartitionProgress> StagePartition(
   store::v1::PartitionProgress progress;
   const int32_t partition_count = log->partition_count();
   StagingArea::Writer staged(staging);
-  std::vector<infra::LogRecord> records;
-  records.reserve(options.batch_records);
   events::v1::Event event;
   int64_t offset = 0;
   while (offset < stop && !failed.load()) {
-    records.clear();
-    KEHU_RETURN_IF_ERROR(log->Read(
-        partition, offset,
-        static_cast<size_t>(std::min<int64_t>(
-            stop - offset, static_cast<int64_t>(options.batch_records))),
-        &records));
-    if (records.empty()) {
-      return absl::DataLossError(absl::StrCat("no record at offset ", offset,
-                                              ", below the end offset ", stop,
-                                              " read at start"));
-    }
+    const int64_t first = offset;
     rocksdb::WriteBatch dead_letters;
     int64_t halves = 0;
-    for (const infra::LogRecord& record : records) {
+    auto stage = [&](const infra::LogRecordView& record) -> absl::Status {
       if (record.partition != partition || record.offset != offset) {
         return absl::DataLossError(absl::StrCat(
             "the log gave record ", record.partition, "/", record.offset,
@@ -154,24 +142,33 @@ absl::StatusOr<store::v1::PartitionProgress> StagePartition(
       }
       ++offset;
       if (MayFold(record.key, partition, partition_count)) {
-        KEHU_RETURN_IF_ERROR(staged.Add(
-            schema::TimelineKey(record.key, record.offset), record.value));
         halves += 1;
-        continue;
+        return staged.Add(schema::TimelineKey(record.key, record.offset),
+                          record.value);
       }
-      const RecordView view(record);
       const Admission admission =
-          AdmitRecord(view, options.until, partition_count, &event);
+          AdmitRecord(record, options.until, partition_count, &event);
       if (admission.verdict == Admission::Verdict::kFold) {
         return absl::InternalError(absl::StrCat(
             "record ", partition, "/", record.offset,
             " was admitted although its key cannot be folded here"));
       }
       if (admission.verdict == Admission::Verdict::kDeadLetter) {
-        PutDeadLetter(view, admission, store, &dead_letters);
+        PutDeadLetter(record, admission, store, &dead_letters);
       }
       CountPassedOver(admission.verdict, &progress);
       halves += 2;
+      return absl::OkStatus();
+    };
+    KEHU_RETURN_IF_ERROR(log->Scan(
+        partition, offset,
+        static_cast<size_t>(std::min<int64_t>(
+            stop - offset, static_cast<int64_t>(options.batch_records))),
+        stage));
+    if (offset == first) {
+      return absl::DataLossError(absl::StrCat("no record at offset ", offset,
+                                              ", below the end offset ", stop,
+                                              " read at start"));
     }
     if (dead_letters.Count() > 0) {
       KEHU_RETURN_IF_ERROR(store->Write(&dead_letters));
@@ -422,7 +419,7 @@ absl::Status FoldRange(infra::ProjectionStore* store, StagingArea* staging,
       event_ids.clear();
     }
     // Stage one staged the record in the partition its key names.
-    const RecordView record(partition, offset, id, row.value);
+    const infra::LogRecordView record(partition, offset, id, row.value);
     store::v1::PartitionProgress& counted = (*counts)[partition];
     const Admission admission =
         AdmitRecord(record, cut, partition_count, &event);

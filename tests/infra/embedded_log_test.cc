@@ -285,6 +285,47 @@ TEST(EmbeddedLogTest, ReadAppendsAtMostMaxRecordsAndNothingAtTheEnd) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST(EmbeddedLogTest, ScanVisitsWhatReadGivesAndStopsAtTheVisitorsError) {
+  testing::TempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto log,
+                       EmbeddedLog::Open(dir.Sub("log"), {.partitions = 1}));
+  std::vector<LogAppend> batch;
+  for (int i = 0; i < 10; ++i) {
+    batch.push_back(Record(absl::StrCat("key-", i), absl::StrCat("value-", i)));
+  }
+  ASSERT_OK(log->Append(batch));
+
+  std::vector<LogRecord> read;
+  ASSERT_OK(log->Read(0, 2, 5, &read));
+  std::vector<LogRecord> scanned;
+  ASSERT_OK(log->Scan(0, 2, 5, [&](const LogRecordView& record) {
+    scanned.push_back({record.partition, record.offset, std::string(record.key),
+                       std::string(record.value)});
+    return absl::OkStatus();
+  }));
+  ASSERT_EQ(scanned.size(), read.size());
+  for (size_t i = 0; i < read.size(); ++i) {
+    EXPECT_EQ(scanned[i].partition, read[i].partition);
+    EXPECT_EQ(scanned[i].offset, read[i].offset);
+    EXPECT_EQ(scanned[i].key, read[i].key);
+    EXPECT_EQ(scanned[i].value, read[i].value);
+  }
+
+  int visited = 0;
+  const absl::Status stopped =
+      log->Scan(0, 0, 10, [&](const LogRecordView& record) {
+        ++visited;
+        return record.offset == 3 ? absl::AbortedError("enough")
+                                  : absl::OkStatus();
+      });
+  EXPECT_EQ(stopped.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(visited, 4);
+  EXPECT_EQ(
+      log->Scan(2, 0, 10, [](const LogRecordView&) { return absl::OkStatus(); })
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+}
+
 TEST(EmbeddedLogTest, ReadRejectsAPartitionOutOfRangeOrANegativeOffset) {
   testing::TempDir dir;
   ASSERT_OK_AND_ASSIGN(auto log,
