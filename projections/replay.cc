@@ -8,7 +8,7 @@
 #include <thread>
 #include <utility>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "infra/embedded_log.h"
@@ -351,8 +351,10 @@ absl::Status FoldRange(infra::ProjectionStore* store, StagingArea* staging,
   // State rows, by customer id: the customers family's order, which is
   // not the timeline's when ids differ in length.
   std::vector<std::pair<std::string, std::string>> states;
-  // The current customer's dedup rows, sorted by event id before writing.
-  std::vector<std::pair<std::string, int64_t>> event_ids;
+  // The current customer's folded event ids, with the offset each was
+  // folded at: their dedup rows, sorted by event id before writing.
+  absl::flat_hash_map<std::string, int64_t> folded_ids;
+  std::vector<std::pair<std::string_view, int64_t>> dedup_rows;
   const std::shared_ptr<const store::v1::PopulationModel> population =
       store->population();
 
@@ -365,13 +367,14 @@ absl::Status FoldRange(infra::ProjectionStore* store, StagingArea* staging,
   bool any_folded = false;    // whether an event of `customer` was folded
   int32_t partition = 0;
   store::v1::CustomerState state;
-  absl::flat_hash_set<std::string> seen;
   events::v1::Event event;
   auto finish_customer = [&]() -> absl::Status {
     if (!any_folded) return absl::OkStatus();  // no event of theirs folded
-    std::sort(event_ids.begin(), event_ids.end());
-    for (const auto& [event_id, offset] : event_ids) {
-      std::string value;
+    dedup_rows.assign(folded_ids.begin(), folded_ids.end());
+    std::sort(dedup_rows.begin(), dedup_rows.end());
+    std::string value;
+    for (const auto& [event_id, offset] : dedup_rows) {
+      value.clear();
       schema::PutFixed64BE(&value, static_cast<uint64_t>(offset));
       KEHU_RETURN_IF_ERROR(
           dedup.Put(schema::DedupKey(customer, event_id), value));
@@ -415,8 +418,7 @@ absl::Status FoldRange(infra::ProjectionStore* store, StagingArea* staging,
       any_folded = false;
       partition = infra::PartitionForKey(customer, partition_count);
       state.Clear();
-      seen.clear();
-      event_ids.clear();
+      folded_ids.clear();
     }
     // Stage one staged the record in the partition its key names.
     const infra::LogRecordView record(partition, offset, id, row.value);
@@ -428,12 +430,11 @@ absl::Status FoldRange(infra::ProjectionStore* store, StagingArea* staging,
         PutDeadLetter(record, admission, store, &batch);
       }
       CountPassedOver(admission.verdict, &counted);
-    } else if (!seen.insert(event.event_id()).second) {
+    } else if (!folded_ids.try_emplace(event.event_id(), offset).second) {
       counted.set_duplicates(counted.duplicates() + 1);
     } else {
       FoldEvent(event, EventPosition{partition, offset}, &state);
       KEHU_RETURN_IF_ERROR(timeline.Put(row.key, row.value));
-      event_ids.emplace_back(event.event_id(), offset);
       counted.set_folded(counted.folded() + 1);
       any_folded = true;
     }
