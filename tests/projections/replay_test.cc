@@ -198,12 +198,11 @@ TEST(ReplayTest, DuplicatesDeadLettersAndUnknownPayloadsEndAsInALiveStore) {
   }
 }
 
-// A log whose partitions 0 and 1 trade places: their records carry the
-// other's number, so murmur2 puts each of their keys elsewhere, as when a
-// client partitioned unlike Kafka's Java client.
-class SwappedLog final : public infra::EventLog {
+// An EventLog that hands every call to another; the logs below change
+// some of them.
+class ForwardingLog : public infra::EventLog {
  public:
-  explicit SwappedLog(infra::EventLog* log) : log_(log) {}
+  explicit ForwardingLog(infra::EventLog* log) : log_(log) {}
   int32_t partition_count() const override { return log_->partition_count(); }
   absl::StatusOr<std::vector<infra::LogPosition>> Append(
       absl::Span<const infra::LogAppend> records) override {
@@ -211,10 +210,34 @@ class SwappedLog final : public infra::EventLog {
   }
   absl::Status Read(int32_t partition, int64_t offset, size_t max_records,
                     std::vector<infra::LogRecord>* out) override {
+    return log_->Read(partition, offset, max_records, out);
+  }
+  int64_t EndOffset(int32_t partition) const override {
+    return log_->EndOffset(partition);
+  }
+  bool WaitForData(int32_t partition, int64_t offset,
+                   absl::Time deadline) override {
+    return log_->WaitForData(partition, offset, deadline);
+  }
+  void Shutdown() override { log_->Shutdown(); }
+
+ protected:
+  infra::EventLog* const log_;
+};
+
+// A log whose partitions 0 and 1 trade places: their records carry the
+// other's number, so murmur2 puts each of their keys elsewhere, as when a
+// client partitioned unlike Kafka's Java client.
+class SwappedLog final : public ForwardingLog {
+ public:
+  using ForwardingLog::ForwardingLog;
+  absl::Status Read(int32_t partition, int64_t offset, size_t max_records,
+                    std::vector<infra::LogRecord>* out) override {
     const size_t first = out->size();
     KEHU_RETURN_IF_ERROR(log_->Read(Swap(partition), offset, max_records, out));
-    for (size_t i = first; i < out->size(); ++i)
+    for (size_t i = first; i < out->size(); ++i) {
       (*out)[i].partition = partition;
+    }
     return absl::OkStatus();
   }
   int64_t EndOffset(int32_t partition) const override {
@@ -224,13 +247,11 @@ class SwappedLog final : public infra::EventLog {
                    absl::Time deadline) override {
     return log_->WaitForData(Swap(partition), offset, deadline);
   }
-  void Shutdown() override { log_->Shutdown(); }
 
  private:
   static int32_t Swap(int32_t partition) {
     return partition < 2 ? 1 - partition : partition;
   }
-  infra::EventLog* const log_;
 };
 
 // Records no customer can own: in a partition murmur2 does not give their
@@ -319,15 +340,10 @@ TEST(ReplayTest, CustomerIdsOfDifferentLengthsEndAsInALiveStore) {
 }
 
 // An embedded log whose reads of one partition fail from an offset on.
-class FailingLog final : public infra::EventLog {
+class FailingLog final : public ForwardingLog {
  public:
   FailingLog(infra::EventLog* log, int32_t partition, int64_t from)
-      : log_(log), partition_(partition), from_(from) {}
-  int32_t partition_count() const override { return log_->partition_count(); }
-  absl::StatusOr<std::vector<infra::LogPosition>> Append(
-      absl::Span<const infra::LogAppend> records) override {
-    return log_->Append(records);
-  }
+      : ForwardingLog(log), partition_(partition), from_(from) {}
   absl::Status Read(int32_t partition, int64_t offset, size_t max_records,
                     std::vector<infra::LogRecord>* out) override {
     if (partition == partition_ && offset >= from_) {
@@ -335,17 +351,8 @@ class FailingLog final : public infra::EventLog {
     }
     return log_->Read(partition, offset, max_records, out);
   }
-  int64_t EndOffset(int32_t partition) const override {
-    return log_->EndOffset(partition);
-  }
-  bool WaitForData(int32_t partition, int64_t offset,
-                   absl::Time deadline) override {
-    return log_->WaitForData(partition, offset, deadline);
-  }
-  void Shutdown() override { log_->Shutdown(); }
 
  private:
-  infra::EventLog* const log_;
   const int32_t partition_;
   const int64_t from_;
 };
