@@ -74,6 +74,13 @@ int Main(int argc, char** argv) {
                    "the point lookups")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  int64_t block_cache_mb = static_cast<int64_t>(serve.block_cache_bytes >> 20);
+  serve_cmd
+      ->add_option("--block-cache-mb", block_cache_mb,
+                   "MiB of table blocks the store keeps unpacked in memory; "
+                   "about 700 B per customer keep every customer's row")
+      ->check(CLI::Range(int64_t{8}, int64_t{1} << 20))
+      ->capture_default_str();
   serve_cmd->add_option("--kafka", serve.kafka_brokers,
                         "Kafka bootstrap servers: use the Kafka topic as the "
                         "log and join the projector consumer group");
@@ -468,6 +475,7 @@ int Main(int argc, char** argv) {
 
   if (serve_cmd->parsed()) {
     serve.fit_interval = absl::Hours(fit_interval_hours);
+    serve.block_cache_bytes = static_cast<size_t>(block_cache_mb) << 20;
     if (no_snapshots) serve.snapshot_poll = absl::ZeroDuration();
     return RunServe(serve);
   }

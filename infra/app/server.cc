@@ -184,6 +184,7 @@ admin::v1::AuditEntry Server::StartEntry() const {
   args["fit_interval"] = absl::FormatDuration(options_.fit_interval);
   args["partitions"] = absl::StrCat(log_->partition_count());
   args["currency"] = store()->reporting_currency();
+  args["block_cache_mb"] = absl::StrCat(options_.block_cache_bytes >> 20);
   args["batch_events"] = absl::StrCat(options_.projector.max_batch_events);
   if (on_kafka()) {
     args["kafka_brokers"] = options_.kafka_brokers;
@@ -205,6 +206,7 @@ absl::Status Server::StartEmbedded() {
   ServingStoresOptions stores;
   stores.data_dir = options_.data_dir;
   stores.store.reporting_currency = options_.reporting_currency;
+  stores.store.block_cache_bytes = options_.block_cache_bytes;
   stores.projector = options_.projector;
   stores.population = options_.population;
   stores.audit = audit_.get();
@@ -232,6 +234,7 @@ absl::Status Server::StartKafka() {
 
   infra::ProjectionStoreOptions store_options;
   store_options.reporting_currency = options_.reporting_currency;
+  store_options.block_cache_bytes = options_.block_cache_bytes;
   KEHU_ASSIGN_OR_RETURN(
       std::unique_ptr<infra::ProjectionStore> store,
       infra::ProjectionStore::Open(options_.data_dir + "/store", store_options));
