@@ -26,6 +26,8 @@
 #   --keep        keep the data directory (its path is printed)
 # Environment (flags win): KEHU_BENCH_CUSTOMERS (default 1000000),
 # KEHU_BENCH_RUNS (5), KEHU_BENCH_DURATION (10 s), KEHU_BENCH_WARMUP (3 s),
+# KEHU_BENCH_PREWARM (30 s of GetCustomer at saturation before anything
+# is measured, so that the block cache is as warm as a running server's),
 # KEHU_BENCH_GET_RATES (offered rates, one benchmark each: "10000"; e.g.
 # "2000 5000 10000"), KEHU_BENCH_GET_CONCURRENCY (32),
 # KEHU_BENCH_LIST_RATE (200), KEHU_BENCH_LIST_CONCURRENCY (8),
@@ -83,11 +85,13 @@ if [ "$smoke" = 1 ]; then
   runs="${runs:-2}"
   duration="${duration:-0.3}"
   warmup="${warmup:-0.1}"
+  prewarm="${KEHU_BENCH_PREWARM:-0.3}"
 else
   customers="${customers:-1000000}"
   runs="${runs:-5}"
   duration="${duration:-10}"
   warmup="${warmup:-3}"
+  prewarm="${KEHU_BENCH_PREWARM:-30}"
 fi
 get_rates="${KEHU_BENCH_GET_RATES:-10000}"
 get_concurrency="${KEHU_BENCH_GET_CONCURRENCY:-32}"
@@ -186,6 +190,14 @@ bench() {
   echo >&4
   run "$load" "${common[@]}" "$@" >&4 2>&4
 }
+# A server that has answered for a while holds most customers' blocks in
+# its block cache; one just started reads them from the files. Warm it:
+# GetCustomer at saturation, not measured.
+echo "== warming the block cache: GetCustomer at saturation for $prewarm s (not measured)"
+echo "(warm-up of the block cache, not measured)" >&4
+run "$load" --server "$addr" --runs 1 --duration "$prewarm" --warmup 0 \
+  --call get --rate 0 --concurrency "$get_concurrency" \
+  --customers "$customers" --as-of "$as_of" >&4 2>&4
 for rate in $get_rates; do
   bench --label "GetCustomer" --call get --rate "$rate" \
     --customers "$customers" --as-of "$as_of"
@@ -214,7 +226,7 @@ rss_kib="$(awk '/^VmRSS:/ {print $2}' "/proc/$serve_pid/status")"
   echo "\"host\":{\"cpus\":$(nproc),\"kernel\":\"$(uname -r)\",\"loadavg_1min_before\":$loadavg_before,\"loadavg_1min_after\":$loadavg_after},"
   echo "\"smoke\":$([ "$smoke" = 1 ] && echo true || echo false),"
   echo "\"customers\":$customers,\"seed\":$seed,\"simulated_from\":\"$sim_start\",\"as_of\":\"$as_of\","
-  echo "\"data_dir_given\":$([ -n "$data" ] && echo true || echo false),\"query_threads\":${query_threads:-null},"
+  echo "\"data_dir_given\":$([ -n "$data" ] && echo true || echo false),\"query_threads\":${query_threads:-null},\"prewarm_s\":$prewarm,"
   echo "\"events_accepted\":${events:-null},\"load_s\":$load_s,\"fold_wait_s\":$fold_s,\"fit_s\":$fit_s,"
   echo "\"serve_peak_rss_kib\":$peak_rss_kib,\"serve_peak_rss_after_fit_kib\":$peak_rss_loaded_kib,\"serve_rss_kib\":$rss_kib,\"data_kib\":$data_kib,"
   echo "\"benchmarks\":["
