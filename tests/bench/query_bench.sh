@@ -27,7 +27,8 @@
 # Environment (flags win): KEHU_BENCH_CUSTOMERS (default 1000000),
 # KEHU_BENCH_RUNS (5), KEHU_BENCH_DURATION (10 s), KEHU_BENCH_WARMUP (3 s),
 # KEHU_BENCH_PREWARM (30 s of GetCustomer at saturation before anything
-# is measured, so that the block cache is as warm as a running server's),
+# is measured, so that the block cache is as warm as a running server's;
+# 0: none),
 # KEHU_BENCH_GET_RATES (offered rates, one benchmark each: "10000"; e.g.
 # "2000 5000 10000"), KEHU_BENCH_GET_CONCURRENCY (32),
 # KEHU_BENCH_LIST_RATE (200), KEHU_BENCH_LIST_CONCURRENCY (8),
@@ -101,6 +102,7 @@ list_tier="${KEHU_BENCH_LIST_TIER:-key}"
 list_stage="${KEHU_BENCH_LIST_STAGE:-loyal}"
 [[ "$customers" =~ ^[1-9][0-9]*$ ]] || die "--customers: expected a positive integer, got \"$customers\""
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "--runs: expected a positive integer, got \"$runs\""
+[[ "$prewarm" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "KEHU_BENCH_PREWARM: expected seconds (0: no warm-up), got \"$prewarm\""
 
 # The simulated year and the reference date of fit and queries are fixed,
 # so that a seed gives the same customers and standings on any day.
@@ -193,11 +195,13 @@ bench() {
 # A server that has answered for a while holds most customers' blocks in
 # its block cache; one just started reads them from the files. Warm it:
 # GetCustomer at saturation, not measured.
-echo "== warming the block cache: GetCustomer at saturation for $prewarm s (not measured)"
-echo "(warm-up of the block cache, not measured)" >&4
-run "$load" --server "$addr" --runs 1 --duration "$prewarm" --warmup 0 \
-  --call get --rate 0 --concurrency "$get_concurrency" \
-  --customers "$customers" --as-of "$as_of" >&4 2>&4
+if [ "$(awk -v s="$prewarm" 'BEGIN {print (s > 0)}')" = 1 ]; then
+  echo "== warming the block cache: GetCustomer at saturation for $prewarm s (not measured)"
+  echo "(warm-up of the block cache, not measured)" >&4
+  run "$load" --server "$addr" --runs 1 --duration "$prewarm" --warmup 0 \
+    --call get --rate 0 --concurrency "$get_concurrency" \
+    --customers "$customers" --as-of "$as_of" >&4 2>&4
+fi
 for rate in $get_rates; do
   bench --label "GetCustomer" --call get --rate "$rate" \
     --customers "$customers" --as-of "$as_of"
