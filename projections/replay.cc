@@ -581,6 +581,7 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
       StagingArea::Create(scratch + "ordered", OrderedBounds()));
 
   // Stage one, by partition: stage the records to judge and fold.
+  absl::Time stage_start = absl::Now();
   std::vector<store::v1::PartitionProgress> staged(count);
   KEHU_RETURN_IF_ERROR(RunTasks(
       count, options.threads, options,
@@ -591,6 +592,7 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
         return absl::OkStatus();
       },
       [](int p) { return absl::StrCat("replaying partition ", p); }, report));
+  result.read_time = absl::Now() - stage_start;
 
   // Stage two, by customer: timeline, state, index, dedup and (without a
   // fit) the segment index's rows.
@@ -599,6 +601,7 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
       options.fit_as_of.has_value() ? nullptr : &segments;
   std::vector<std::vector<store::v1::PartitionProgress>> counts(
       bounds.size(), std::vector<store::v1::PartitionProgress>(count));
+  stage_start = absl::Now();
   {
     absl::WriterMutexLock lock(&store->segment_mutex());
     KEHU_RETURN_IF_ERROR(RunTasks(
@@ -613,8 +616,10 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
         [](int) { return std::string("folding by customer"); }, report));
   }
   staging.reset();
+  result.customer_time = absl::Now() - stage_start;
 
   // Stage three, by metric and order: the rows kept in value order.
+  stage_start = absl::Now();
   KEHU_RETURN_IF_ERROR(RunTasks(
       ordered->range_count(), options.threads, options,
       [&](int r, const std::atomic<bool>&) {
@@ -624,6 +629,7 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
       },
       [](int) { return std::string("writing the ordered indexes"); }, report));
   ordered.reset();
+  result.ordered_time = absl::Now() - stage_start;
 
   // The partitions' progress, as the live projector keeps it.
   rocksdb::WriteBatch offsets;

@@ -155,6 +155,12 @@ struct ReplayResult {
   // Reading and folding, and without options.fit_as_of building the
   // segment index (with it, the population step builds it).
   absl::Duration fold_time;
+  // The parts of fold_time: stage one (reading the log), stage two
+  // (folding by customer), stage three (the rows kept in value order) and
+  // the rest (sampling the ranges, progress rows, the flush).
+  absl::Duration read_time;
+  absl::Duration customer_time;
+  absl::Duration ordered_time;
   // The population step, when options.fit_as_of was given.
   std::optional<PopulationStepResult> fit;
   absl::Duration fit_time;

@@ -136,6 +136,12 @@ int RunReplay(const ReplayCommandOptions& options) {
   std::cout << absl::StrFormat(
       "replayed %d events in %.2f s (%.0f events/s) into %s\n", result->records,
       seconds, seconds > 0 ? result->records / seconds : 0.0, store_dir);
+  std::cout << absl::StrFormat(
+      "  reading the log %.2f s, folding by customer %.2f s, ordered rows "
+      "%.2f s\n",
+      absl::ToDoubleSeconds(result->read_time),
+      absl::ToDoubleSeconds(result->customer_time),
+      absl::ToDoubleSeconds(result->ordered_time));
   std::cout << "  up to offsets " << absl::StrJoin(result->stop_offsets, ",")
             << " (per partition)\n";
   std::cout << absl::StrFormat(
