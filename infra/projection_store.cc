@@ -246,6 +246,18 @@ absl::Status CheckNoReplayInProgress(rocksdb::DB* db,
       "again"));
 }
 
+// A store written with another layout (store_schema.h) is refused: read
+// with this one it would answer wrongly.
+absl::Status CheckSchemaVersion(const std::string& version,
+                                const std::string& dir) {
+  if (version == schema::kSchemaVersion) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "projection store ", dir, " has schema version ", version,
+      ", this kehu reads and writes version ", schema::kSchemaVersion,
+      "; rebuild it from the log into a fresh directory "
+      "(kehu replay)"));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
@@ -301,12 +313,7 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
     return store;
   }
   KEHU_RETURN_IF_ERROR(FromRocks(s, "reading projection store schema version"));
-  if (version != schema::kSchemaVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("projection store ", dir, " has schema version ", version,
-                     ", this kehu writes version ", schema::kSchemaVersion,
-                     "; rebuild it from the log into a fresh directory"));
-  }
+  KEHU_RETURN_IF_ERROR(CheckSchemaVersion(version, dir));
   KEHU_RETURN_IF_ERROR(CheckNoReplayInProgress(raw, meta, dir));
   KEHU_RETURN_IF_ERROR(FromRocks(
       raw->Get(rocksdb::ReadOptions(), meta, schema::kMetaReportingCurrency,
@@ -350,6 +357,11 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::OpenReadOnly(
   raw->DestroyColumnFamilyHandle(handles[0]).PermitUncheckedError();
   KEHU_RETURN_IF_ERROR(
       CheckNoReplayInProgress(raw, store->family(Family::kMeta), dir));
+  std::string version;
+  s = raw->Get(rocksdb::ReadOptions(), store->family(Family::kMeta),
+               schema::kMetaSchemaVersion, &version);
+  KEHU_RETURN_IF_ERROR(FromRocks(s, "reading projection store schema version"));
+  KEHU_RETURN_IF_ERROR(CheckSchemaVersion(version, dir));
   s = raw->Get(rocksdb::ReadOptions(), store->family(Family::kMeta),
                schema::kMetaReportingCurrency, &store->reporting_currency_);
   if (!s.IsNotFound()) {

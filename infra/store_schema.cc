@@ -157,7 +157,7 @@ std::string SegmentOrderPrefix(SegmentOrder order) {
 std::string SegmentOrderKey(SegmentOrder order, uint64_t sort_key,
                             std::string_view customer_id) {
   std::string key = SegmentOrderPrefix(order);
-  PutFixed64BE(&key, sort_key);
+  PutFixed64BE(&key, ~sort_key);
   key.append(customer_id);
   return key;
 }

@@ -10,8 +10,9 @@
 //   deadletter  partition(4 BE) offset(8 BE)      -> store.v1.DeadLetter
 //   meta        name                              -> value
 //   segments    's' id                            -> store.v1.Standing
-//               'o' order(1) key(8 BE) id         -> store.v1.Standing, less
+//               'o' order(1) ~key(8 BE) id        -> store.v1.Standing, less
 //                                                    its months and transitions
+//                                                    (descending by key)
 //               'c' dimension(1) value            -> counters (see below)
 //               't' month(4 BE) from(1) to(1)     -> counters
 //               'm' month(4 BE) split(1) value    -> counters
@@ -65,7 +66,9 @@ inline constexpr char kMetaPopulation[] = "population";
 // first, deleted last, so a store whose replay crashed or was stopped is
 // never taken for a complete one. A complete store has no such row.
 inline constexpr char kMetaReplayInProgress[] = "replay_in_progress";
-inline constexpr char kSchemaVersion[] = "1";
+// The layout above; a store of another version is refused, to be rebuilt
+// from the log. 2: segment order keys complemented (descending).
+inline constexpr char kSchemaVersion[] = "2";
 
 std::string CustomerKey(std::string_view customer_id);
 std::string TimelineKey(std::string_view customer_id, int64_t offset);
@@ -103,7 +106,10 @@ enum class SatisfactionSplit : uint8_t { kAll = 0, kTier = 1, kRelationship = 2 
 std::string StandingKey(std::string_view customer_id);
 // Every standing key starts with this.
 std::string StandingPrefix();
-// `sort_key` is an order-preserving encoding (SortableDouble, SortableInt).
+// `sort_key` is an order-preserving encoding (SortableDouble, SortableInt);
+// it is stored complemented, so that the keys ascend from the highest
+// sort key down and a listing's usual order, highest first, reads forwards
+// (RocksDB steps backwards far more slowly, in a memtable above all).
 std::string SegmentOrderKey(SegmentOrder order, uint64_t sort_key,
                             std::string_view customer_id);
 std::string SegmentOrderPrefix(SegmentOrder order);

@@ -354,8 +354,8 @@ absl::Status CustomerListings::List(
   read.iterate_upper_bound = &upper_bound;
   std::unique_ptr<rocksdb::Iterator> it(
       store->db()->NewIterator(read, store->family(Family::kSegments)));
-  // Highest first, unless asked otherwise: keys ascend.
-  const bool backwards = !request.ascending();
+  // Keys descend by value (store_schema.h): highest first reads forwards.
+  const bool backwards = request.ascending();
   auto step = [&] { backwards ? it->Prev() : it->Next(); };
   if (resume.empty()) {
     backwards ? it->SeekToLast() : it->SeekToFirst();

@@ -2,8 +2,9 @@
 // a page at a time, read from the segment index (projections/
 // segment_index.h).
 //
-// Operation: the order picks one of the index's ordered key ranges; a page
-// walks it (backwards for highest-first orders), keeps the entries whose
+// Operation: the order picks one of the index's ordered key ranges, whose
+// keys descend by value; a page walks it (forwards for the usual highest
+// first, backwards when `ascending`), keeps the entries whose
 // standing passes the filter, and stops when the page is full or it has
 // examined `max_examined` entries, whichever comes first — so no request
 // scans without bound; the token then says where to go on. The first page

@@ -48,6 +48,28 @@ TEST(ProjectionStoreTest, AStoreAReplayHasNotFinishedDoesNotOpen) {
   EXPECT_TRUE(absl::IsFailedPrecondition(reader.status())) << reader.status();
 }
 
+TEST(ProjectionStoreTest, AStoreOfAnotherSchemaVersionDoesNotOpen) {
+  TempDir dir;
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, ProjectionStore::Open(dir.Sub("s"), {}));
+    ASSERT_TRUE(store->db()
+                    ->Put(rocksdb::WriteOptions(),
+                          store->family(schema::Family::kMeta),
+                          schema::kMetaSchemaVersion, "1")
+                    .ok());
+  }
+  auto writer = ProjectionStore::Open(dir.Sub("s"), {});
+  EXPECT_TRUE(absl::IsFailedPrecondition(writer.status())) << writer.status();
+  EXPECT_NE(writer.status().message().find("schema version 1"),
+            std::string::npos)
+      << writer.status();
+  EXPECT_NE(writer.status().message().find("rebuild it from the log"),
+            std::string::npos)
+      << writer.status();
+  auto reader = ProjectionStore::OpenReadOnly(dir.Sub("s"));
+  EXPECT_TRUE(absl::IsFailedPrecondition(reader.status())) << reader.status();
+}
+
 // A bulk load: no write-ahead log, and the timeline's memtable a vector
 // sorted when flushed.
 TEST(ProjectionStoreTest, ABulkLoadedBatchOutOfKeyOrderReadsBackAsWritten) {
