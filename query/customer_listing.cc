@@ -366,14 +366,15 @@ absl::Status CustomerListings::List(
 
   int64_t examined = 0;
   std::string last_key;
+  // One message for every entry: parsing into it reuses its strings.
+  store::v1::Standing standing;
   for (; it->Valid() && examined < options_.max_examined &&
          response->customers_size() < page_size;
        step()) {
     if (++examined % 1024 == 0 && cancelled()) {
       return absl::CancelledError("the caller cancelled or its deadline passed");
     }
-    last_key = it->key().ToString();
-    store::v1::Standing standing;
+    last_key.assign(it->key().data(), it->key().size());
     if (!standing.ParseFromArray(it->value().data(),
                                  static_cast<int>(it->value().size()))) {
       return absl::DataLossError(absl::StrCat(
