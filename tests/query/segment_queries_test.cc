@@ -127,6 +127,29 @@ class SegmentQueriesTest : public ::testing::Test {
     return ids;
   }
 
+  // Lists a page of one customer, folds `meanwhile`, then pages on to the
+  // end with the token; returns the ids in the order they came.
+  std::vector<std::string> PageWhileFolding(
+      v1::ListCustomersRequest request,
+      const std::vector<events::v1::Event>& meanwhile) {
+    request.set_page_size(1);
+    std::vector<std::string> seen;
+    v1::ListCustomersResponse page;
+    grpc::Status s = List(request, &page);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(page.customers_size(), 1);
+    for (const auto& c : page.customers()) seen.push_back(c.customer_id());
+    Fold(meanwhile);
+    while (s.ok() && !page.next_page_token().empty()) {
+      request.set_page_token(page.next_page_token());
+      page.Clear();
+      s = List(request, &page);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      for (const auto& c : page.customers()) seen.push_back(c.customer_id());
+    }
+    return seen;
+  }
+
   grpc::Status Summary(const v1::SegmentSummaryRequest& request,
                        v1::SegmentSummaryResponse* response) {
     grpc::ClientContext context;
@@ -224,29 +247,15 @@ TEST_F(SegmentQueriesTest, ListCustomersReturnsTheStanding) {
 TEST_F(SegmentQueriesTest, PagingWhileEventsArriveReturnsEachCustomerOnce) {
   v1::ListCustomersRequest request;
   request.set_order(v1::CUSTOMER_ORDER_HISTORICAL_VALUE);
-  request.set_page_size(1);
-  std::vector<std::string> seen;
-  v1::ListCustomersResponse page;
-  ASSERT_TRUE(List(request, &page).ok());
-  ASSERT_EQ(page.customers_size(), 1);
-  seen.push_back(page.customers(0).customer_id());
-
   // B overtakes everyone, E arrives: the listing goes on as it began.
-  Fold({Buy("b9", "B", 310, 200000, 100000), Buy("e1", "E", 310, 90000, 0)});
-  while (!page.next_page_token().empty()) {
-    request.set_page_token(page.next_page_token());
-    page.Clear();
-    grpc::Status s = List(request, &page);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-    for (const auto& c : page.customers()) seen.push_back(c.customer_id());
-  }
-  EXPECT_THAT(seen, ElementsAre("A", "B", "D", "C"));
+  EXPECT_THAT(PageWhileFolding(request, {Buy("b9", "B", 310, 200000, 100000),
+                                         Buy("e1", "E", 310, 90000, 0)}),
+              ElementsAre("A", "B", "D", "C"));
   EXPECT_EQ(service_->open_listings(), 0);
 
   // A new listing sees the new events.
-  request.clear_page_token();
   request.set_page_size(2);
-  page.Clear();
+  v1::ListCustomersResponse page;
   ASSERT_TRUE(List(request, &page).ok());
   ASSERT_EQ(page.customers_size(), 2);
   EXPECT_EQ(page.customers(0).customer_id(), "B");
@@ -258,23 +267,10 @@ TEST_F(SegmentQueriesTest, PagingLowestFirstWhileEventsArrive) {
   v1::ListCustomersRequest request;
   request.set_order(v1::CUSTOMER_ORDER_HISTORICAL_VALUE);
   request.set_ascending(true);
-  request.set_page_size(1);
-  std::vector<std::string> seen;
-  v1::ListCustomersResponse page;
-  ASSERT_TRUE(List(request, &page).ok());
-  ASSERT_EQ(page.customers_size(), 1);
-  seen.push_back(page.customers(0).customer_id());
-
   // C overtakes everyone, E arrives: the listing goes on as it began.
-  Fold({Buy("c9", "C", 310, 200000, 100000), Buy("e1", "E", 310, 90000, 0)});
-  while (!page.next_page_token().empty()) {
-    request.set_page_token(page.next_page_token());
-    page.Clear();
-    grpc::Status s = List(request, &page);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-    for (const auto& c : page.customers()) seen.push_back(c.customer_id());
-  }
-  EXPECT_THAT(seen, ElementsAre("C", "D", "B", "A"));
+  EXPECT_THAT(PageWhileFolding(request, {Buy("c9", "C", 310, 200000, 100000),
+                                         Buy("e1", "E", 310, 90000, 0)}),
+              ElementsAre("C", "D", "B", "A"));
   EXPECT_EQ(service_->open_listings(), 0);
 }
 
