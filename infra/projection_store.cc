@@ -258,6 +258,39 @@ absl::Status CheckSchemaVersion(const std::string& version,
       "(kehu replay)"));
 }
 
+// The row `key` of the `meta` family of the existing store in `dir`, read
+// with only that family open (read-only mode may open a subset of the
+// column families), so that it stays cheap beside a large write-ahead log
+// and needs none of the other families' options. nullopt when the row is
+// missing; NOT_FOUND when `dir` holds no store.
+absl::StatusOr<std::optional<std::string>> ReadMetaRow(const std::string& dir,
+                                                       const char* key) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir + "/CURRENT", ec)) {
+    return absl::NotFoundError(absl::StrCat("no projection store in ", dir));
+  }
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {schema::FamilyName(Family::kMeta), rocksdb::ColumnFamilyOptions()}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  KEHU_RETURN_IF_ERROR(
+      FromRocks(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir,
+                                             descriptors, &handles, &raw),
+                absl::StrCat("opening projection store ", dir, " read-only")));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string value;
+  const rocksdb::Status s =
+      db->Get(rocksdb::ReadOptions(), handles[1], key, &value);
+  for (auto* handle : handles) {
+    db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+  }
+  if (s.IsNotFound()) return std::nullopt;
+  KEHU_RETURN_IF_ERROR(
+      FromRocks(s, absl::StrCat("reading the meta row ", key, " of ", dir)));
+  return value;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
@@ -376,30 +409,26 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::OpenReadOnly(
 
 absl::StatusOr<std::string> ProjectionStore::ReadReportingCurrency(
     const std::string& dir) {
-  std::error_code ec;
-  if (!std::filesystem::exists(dir + "/CURRENT", ec)) {
-    return absl::NotFoundError(absl::StrCat("no projection store in ", dir));
+  KEHU_ASSIGN_OR_RETURN(std::optional<std::string> currency,
+                        ReadMetaRow(dir, schema::kMetaReportingCurrency));
+  if (!currency.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("projection store ", dir, " has no reporting currency"));
   }
-  // Read-only mode may open a subset of the column families.
-  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {schema::FamilyName(Family::kMeta), rocksdb::ColumnFamilyOptions()}};
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  KEHU_RETURN_IF_ERROR(FromRocks(
-      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir, descriptors,
-                                   &handles, &raw),
-      absl::StrCat("opening projection store ", dir, " read-only")));
-  std::unique_ptr<rocksdb::DB> db(raw);
-  std::string currency;
-  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), handles[1],
-                              schema::kMetaReportingCurrency, &currency);
-  for (auto* handle : handles) {
-    db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+  return *std::move(currency);
+}
+
+absl::StatusOr<std::optional<store::v1::PopulationModel>>
+ProjectionStore::ReadPopulationOf(const std::string& dir) {
+  KEHU_ASSIGN_OR_RETURN(std::optional<std::string> row,
+                        ReadMetaRow(dir, schema::kMetaPopulation));
+  if (!row.has_value()) return std::nullopt;
+  store::v1::PopulationModel population;
+  if (!population.ParseFromString(*row)) {
+    return absl::DataLossError(
+        absl::StrCat("the population row of ", dir, " does not parse"));
   }
-  KEHU_RETURN_IF_ERROR(
-      FromRocks(s, absl::StrCat("reading the reporting currency of ", dir)));
-  return currency;
+  return population;
 }
 
 ProjectionStore::~ProjectionStore() {

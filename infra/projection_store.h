@@ -86,6 +86,14 @@ class ProjectionStore {
   static absl::StatusOr<std::string> ReadReportingCurrency(
       const std::string& dir);
 
+  // The population row of the existing store in `dir` (nullopt when it was
+  // never fitted), read the same way, and whatever the store's layout
+  // version: the row is a PopulationModel message in every version, so a
+  // population snapshot taken by an older kehu still gives its population.
+  // Fails with NOT_FOUND when `dir` holds no store.
+  static absl::StatusOr<std::optional<store::v1::PopulationModel>>
+  ReadPopulationOf(const std::string& dir);
+
   ~ProjectionStore();
   ProjectionStore(const ProjectionStore&) = delete;
   ProjectionStore& operator=(const ProjectionStore&) = delete;

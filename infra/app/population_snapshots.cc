@@ -16,6 +16,17 @@ namespace fs = std::filesystem;
 
 constexpr char kTempSuffix[] = ".partial";
 
+// The population a snapshot gives as-of reads: its population row (the
+// default model when it has none). Read alone, so that a snapshot of an
+// older store layout still serves (ProjectionStore::ReadPopulationOf).
+absl::StatusOr<std::shared_ptr<const store::v1::PopulationModel>>
+ReadSnapshotPopulation(const std::string& dir) {
+  KEHU_ASSIGN_OR_RETURN(std::optional<store::v1::PopulationModel> population,
+                        infra::ProjectionStore::ReadPopulationOf(dir));
+  return std::make_shared<const store::v1::PopulationModel>(
+      population.value_or(store::v1::PopulationModel()));
+}
+
 }  // namespace
 
 absl::Time NextMonthStart(absl::Time t) {
@@ -71,11 +82,10 @@ absl::StatusOr<std::unique_ptr<PopulationSnapshots>> PopulationSnapshots::Open(
       continue;  // not ours
     }
     KEHU_ASSIGN_OR_RETURN(
-        std::unique_ptr<infra::ProjectionStore> store,
-        infra::ProjectionStore::OpenReadOnly(entry.path().string(),
-                                             size_t{8} << 20));
+        std::shared_ptr<const store::v1::PopulationModel> population,
+        ReadSnapshotPopulation(entry.path().string()));
     absl::MutexLock lock(&snapshots->mu_);
-    snapshots->snapshots_[boundary] = {name, store->population()};
+    snapshots->snapshots_[boundary] = {name, std::move(population)};
   }
   if (ec) {
     return absl::FailedPreconditionError(
@@ -131,10 +141,10 @@ absl::Status PopulationSnapshots::Take(infra::ProjectionStore* store,
                                             final_dir, ": ", ec.message()));
   }
   KEHU_ASSIGN_OR_RETURN(
-      std::unique_ptr<infra::ProjectionStore> done,
-      infra::ProjectionStore::OpenReadOnly(final_dir, size_t{8} << 20));
+      std::shared_ptr<const store::v1::PopulationModel> population,
+      ReadSnapshotPopulation(final_dir));
   absl::MutexLock lock(&mu_);
-  snapshots_[boundary] = {name, done->population()};
+  snapshots_[boundary] = {name, std::move(population)};
   return absl::OkStatus();
 }
 

@@ -11,7 +11,10 @@
 // then runs at the boundary. The checkpoint is thus a complete store — the
 // views, indexes and standings of that time, which `kehu digest --data
 // DATA --store snapshots/YYYY-MM-DD` and the query service can read — and
-// its population row is the one as-of reads use. A snapshot is written
+// its population row is the one as-of reads use. They read that row
+// alone, so a snapshot taken by a kehu of another store layout
+// (store_schema.h, kSchemaVersion) still serves them, though `kehu digest`
+// of it refuses, as of any store of another layout. A snapshot is written
 // under a temporary name and renamed when complete, so a crash never
 // leaves a half-made one under a real name.
 //

@@ -215,5 +215,40 @@ TEST(PopulationSnapshotTest, ACancelledSnapshotLeavesNothing) {
   EXPECT_TRUE(std::filesystem::exists(dir.path() + "/snapshots/2025-02-01"));
 }
 
+// A snapshot taken by a kehu of an older store layout (schema version)
+// still gives its population: as-of reads need only its population row,
+// and the server starts beside it.
+TEST(PopulationSnapshotTest, ASnapshotOfAnOlderLayoutStillGivesItsPopulation) {
+  TempDir dir;
+  store::v1::PopulationModel measured;
+  measured.set_as_of_us(absl::ToUnixMicros(Day(31)));
+  measured.set_purchasing_customers(7);
+  {
+    ASSERT_OK_AND_ASSIGN(
+        auto snapshot,
+        infra::ProjectionStore::Open(dir.path() + "/snapshots/2025-02-01", {}));
+    ASSERT_OK(snapshot->PutPopulation(measured));
+    ASSERT_TRUE(snapshot->db()
+                    ->Put(rocksdb::WriteOptions(),
+                          snapshot->family(infra::schema::Family::kMeta),
+                          infra::schema::kMetaSchemaVersion, "1")
+                    .ok());
+  }
+
+  ASSERT_OK_AND_ASSIGN(auto snapshots,
+                       PopulationSnapshots::Open(dir.path(), {}));
+  std::optional<query::PopulationSnapshot> found =
+      snapshots->AtOrBefore(Day(45));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->name, "2025-02-01");
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+      *found->population, measured));
+  EXPECT_FALSE(snapshots->AtOrBefore(Day(20)).has_value());
+
+  Server server(TestOptions(dir.path()));
+  ASSERT_OK(server.Start());
+  EXPECT_EQ(server.snapshots()->size(), 1u);
+}
+
 }  // namespace
 }  // namespace kehu::app

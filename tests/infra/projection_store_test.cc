@@ -70,6 +70,33 @@ TEST(ProjectionStoreTest, AStoreOfAnotherSchemaVersionDoesNotOpen) {
   EXPECT_TRUE(absl::IsFailedPrecondition(reader.status())) << reader.status();
 }
 
+TEST(ProjectionStoreTest, ThePopulationReadsFromAStoreOfAnyLayoutVersion) {
+  TempDir dir;
+  store::v1::PopulationModel measured;
+  measured.set_as_of_us(1767225600000000);
+  measured.set_purchasing_customers(3);
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, ProjectionStore::Open(dir.Sub("s"), {}));
+    ASSERT_OK_AND_ASSIGN(std::optional<store::v1::PopulationModel> none,
+                         ProjectionStore::ReadPopulationOf(dir.Sub("s")));
+    EXPECT_FALSE(none.has_value());  // never fitted
+    ASSERT_OK(store->PutPopulation(measured));
+    ASSERT_TRUE(store->db()
+                    ->Put(rocksdb::WriteOptions(),
+                          store->family(schema::Family::kMeta),
+                          schema::kMetaSchemaVersion, "1")
+                    .ok());
+  }
+  ASSERT_OK_AND_ASSIGN(std::optional<store::v1::PopulationModel> read,
+                       ProjectionStore::ReadPopulationOf(dir.Sub("s")));
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->as_of_us(), measured.as_of_us());
+  EXPECT_EQ(read->purchasing_customers(), 3);
+
+  auto missing = ProjectionStore::ReadPopulationOf(dir.Sub("none"));
+  EXPECT_TRUE(absl::IsNotFound(missing.status())) << missing.status();
+}
+
 // A bulk load: no write-ahead log, and the timeline's memtable a vector
 // sorted when flushed.
 TEST(ProjectionStoreTest, ABulkLoadedBatchOutOfKeyOrderReadsBackAsWritten) {
