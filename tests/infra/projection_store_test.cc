@@ -14,6 +14,16 @@ namespace {
 
 using testing::TempDir;
 
+// Writes the meta row `key` straight through RocksDB, as a replay that did
+// not finish, or a kehu of another store layout, leaves it.
+void PutMetaRow(const ProjectionStore& store, const char* key,
+                const std::string& value) {
+  ASSERT_TRUE(store.db()
+                  ->Put(rocksdb::WriteOptions(),
+                        store.family(schema::Family::kMeta), key, value)
+                  .ok());
+}
+
 TEST(ProjectionStoreTest, TheReportingCurrencyReadsBesideTheOpenStore) {
   TempDir dir;
   ProjectionStoreOptions options;
@@ -35,11 +45,7 @@ TEST(ProjectionStoreTest, AStoreAReplayHasNotFinishedDoesNotOpen) {
   TempDir dir;
   {
     ASSERT_OK_AND_ASSIGN(auto store, ProjectionStore::Open(dir.Sub("s"), {}));
-    ASSERT_TRUE(store->db()
-                    ->Put(rocksdb::WriteOptions(),
-                          store->family(schema::Family::kMeta),
-                          schema::kMetaReplayInProgress, "")
-                    .ok());
+    PutMetaRow(*store, schema::kMetaReplayInProgress, "");
   }
   auto writer = ProjectionStore::Open(dir.Sub("s"), {});
   EXPECT_TRUE(absl::IsFailedPrecondition(writer.status())) << writer.status();
@@ -52,11 +58,7 @@ TEST(ProjectionStoreTest, AStoreOfAnotherSchemaVersionDoesNotOpen) {
   TempDir dir;
   {
     ASSERT_OK_AND_ASSIGN(auto store, ProjectionStore::Open(dir.Sub("s"), {}));
-    ASSERT_TRUE(store->db()
-                    ->Put(rocksdb::WriteOptions(),
-                          store->family(schema::Family::kMeta),
-                          schema::kMetaSchemaVersion, "1")
-                    .ok());
+    PutMetaRow(*store, schema::kMetaSchemaVersion, "1");
   }
   auto writer = ProjectionStore::Open(dir.Sub("s"), {});
   EXPECT_TRUE(absl::IsFailedPrecondition(writer.status())) << writer.status();
@@ -81,11 +83,7 @@ TEST(ProjectionStoreTest, ThePopulationReadsFromAStoreOfAnyLayoutVersion) {
                          ProjectionStore::ReadPopulationOf(dir.Sub("s")));
     EXPECT_FALSE(none.has_value());  // never fitted
     ASSERT_OK(store->PutPopulation(measured));
-    ASSERT_TRUE(store->db()
-                    ->Put(rocksdb::WriteOptions(),
-                          store->family(schema::Family::kMeta),
-                          schema::kMetaSchemaVersion, "1")
-                    .ok());
+    PutMetaRow(*store, schema::kMetaSchemaVersion, "1");
   }
   ASSERT_OK_AND_ASSIGN(std::optional<store::v1::PopulationModel> read,
                        ProjectionStore::ReadPopulationOf(dir.Sub("s")));
