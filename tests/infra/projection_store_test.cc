@@ -41,35 +41,35 @@ TEST(ProjectionStoreTest, TheReportingCurrencyReadsBesideTheOpenStore) {
   EXPECT_TRUE(absl::IsNotFound(missing.status())) << missing.status();
 }
 
-TEST(ProjectionStoreTest, AStoreAReplayHasNotFinishedDoesNotOpen) {
+// A store whose meta row `key` holds `value` is refused by Open() and
+// OpenReadOnly() alike, with FAILED_PRECONDITION and a message holding
+// each of `phrases`.
+void ExpectRefusedWithMetaRow(const char* key, const std::string& value,
+                              const std::vector<std::string>& phrases) {
   TempDir dir;
   {
     ASSERT_OK_AND_ASSIGN(auto store, ProjectionStore::Open(dir.Sub("s"), {}));
-    PutMetaRow(*store, schema::kMetaReplayInProgress, "");
+    PutMetaRow(*store, key, value);
   }
   auto writer = ProjectionStore::Open(dir.Sub("s"), {});
-  EXPECT_TRUE(absl::IsFailedPrecondition(writer.status())) << writer.status();
-  EXPECT_NE(writer.status().message().find("replay"), std::string::npos);
   auto reader = ProjectionStore::OpenReadOnly(dir.Sub("s"));
-  EXPECT_TRUE(absl::IsFailedPrecondition(reader.status())) << reader.status();
+  for (const auto* opened : {&writer, &reader}) {
+    EXPECT_TRUE(absl::IsFailedPrecondition(opened->status()))
+        << opened->status();
+    for (const std::string& phrase : phrases) {
+      EXPECT_NE(opened->status().message().find(phrase), std::string::npos)
+          << opened->status();
+    }
+  }
+}
+
+TEST(ProjectionStoreTest, AStoreAReplayHasNotFinishedDoesNotOpen) {
+  ExpectRefusedWithMetaRow(schema::kMetaReplayInProgress, "", {"replay"});
 }
 
 TEST(ProjectionStoreTest, AStoreOfAnotherSchemaVersionDoesNotOpen) {
-  TempDir dir;
-  {
-    ASSERT_OK_AND_ASSIGN(auto store, ProjectionStore::Open(dir.Sub("s"), {}));
-    PutMetaRow(*store, schema::kMetaSchemaVersion, "1");
-  }
-  auto writer = ProjectionStore::Open(dir.Sub("s"), {});
-  EXPECT_TRUE(absl::IsFailedPrecondition(writer.status())) << writer.status();
-  EXPECT_NE(writer.status().message().find("schema version 1"),
-            std::string::npos)
-      << writer.status();
-  EXPECT_NE(writer.status().message().find("rebuild it from the log"),
-            std::string::npos)
-      << writer.status();
-  auto reader = ProjectionStore::OpenReadOnly(dir.Sub("s"));
-  EXPECT_TRUE(absl::IsFailedPrecondition(reader.status())) << reader.status();
+  ExpectRefusedWithMetaRow(schema::kMetaSchemaVersion, "1",
+                           {"schema version 1", "rebuild it from the log"});
 }
 
 TEST(ProjectionStoreTest, ThePopulationReadsFromAStoreOfAnyLayoutVersion) {
