@@ -98,7 +98,15 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   bool no_snapshots = false;
   serve_cmd->add_flag("--no-snapshots", no_snapshots,
-                      "Take no population snapshot at month boundaries");
+                      "Take no population snapshot");
+  std::string snapshot_every = "month";
+  serve_cmd
+      ->add_option("--snapshot-every", snapshot_every,
+                   "Snapshot the store and its population at the start of "
+                   "each UTC day, week (Monday), month, quarter or year of "
+                   "business time")
+      ->check(CLI::IsMember({"day", "week", "month", "quarter", "year"}))
+      ->capture_default_str();
 
   kehu::producers::SimulatorOptions sim;
   std::string sim_output = "-";
@@ -477,6 +485,7 @@ int Main(int argc, char** argv) {
     serve.fit_interval = absl::Hours(fit_interval_hours);
     serve.block_cache_bytes = static_cast<size_t>(block_cache_mb) << 20;
     if (no_snapshots) serve.snapshot_poll = absl::ZeroDuration();
+    serve.snapshot_period = *ParseSnapshotPeriod(snapshot_every);
     return RunServe(serve);
   }
   if (replay_cmd->parsed()) return RunReplay(replay);

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "infra/rocks_status.h"
 #include "infra/status_macros.h"
 #include "kehu/events/v1/events.pb.h"
@@ -29,17 +30,80 @@ ReadSnapshotPopulation(const std::string& dir) {
 
 }  // namespace
 
-absl::Time NextMonthStart(absl::Time t) {
-  const absl::CivilMonth month =
-      absl::CivilMonth(absl::ToCivilSecond(t, absl::UTCTimeZone()));
-  return absl::FromCivil(month + 1, absl::UTCTimeZone());
+absl::StatusOr<SnapshotPeriod> ParseSnapshotPeriod(std::string_view name) {
+  for (SnapshotPeriod period :
+       {SnapshotPeriod::kDay, SnapshotPeriod::kWeek, SnapshotPeriod::kMonth,
+        SnapshotPeriod::kQuarter, SnapshotPeriod::kYear}) {
+    if (name == SnapshotPeriodName(period)) return period;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("snapshot period: expected day, week, month, quarter or "
+                   "year, got \"",
+                   std::string(name), "\""));
 }
 
-std::optional<absl::Time> LogBusinessTime(infra::EventLog& log) {
+std::string_view SnapshotPeriodName(SnapshotPeriod period) {
+  switch (period) {
+    case SnapshotPeriod::kDay:
+      return "day";
+    case SnapshotPeriod::kWeek:
+      return "week";
+    case SnapshotPeriod::kMonth:
+      return "month";
+    case SnapshotPeriod::kQuarter:
+      return "quarter";
+    case SnapshotPeriod::kYear:
+      return "year";
+  }
+  return "month";
+}
+
+absl::Time PeriodStart(SnapshotPeriod period, absl::Time t) {
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  const absl::CivilDay day = absl::ToCivilDay(t, utc);
+  switch (period) {
+    case SnapshotPeriod::kDay:
+      return absl::FromCivil(day, utc);
+    case SnapshotPeriod::kWeek:
+      // The Monday at or before `day`.
+      return absl::FromCivil(absl::PrevWeekday(day + 1, absl::Weekday::monday),
+                             utc);
+    case SnapshotPeriod::kMonth:
+      return absl::FromCivil(absl::CivilMonth(day), utc);
+    case SnapshotPeriod::kQuarter: {
+      const int first_month = (day.month() - 1) / 3 * 3 + 1;
+      return absl::FromCivil(absl::CivilMonth(day.year(), first_month), utc);
+    }
+    case SnapshotPeriod::kYear:
+      return absl::FromCivil(absl::CivilYear(day), utc);
+  }
+  return absl::FromCivil(absl::CivilMonth(day), utc);
+}
+
+absl::Time NextPeriodStart(SnapshotPeriod period, absl::Time t) {
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  const absl::CivilDay start = absl::ToCivilDay(PeriodStart(period, t), utc);
+  switch (period) {
+    case SnapshotPeriod::kDay:
+      return absl::FromCivil(start + 1, utc);
+    case SnapshotPeriod::kWeek:
+      return absl::FromCivil(start + 7, utc);
+    case SnapshotPeriod::kMonth:
+      return absl::FromCivil(absl::CivilMonth(start) + 1, utc);
+    case SnapshotPeriod::kQuarter:
+      return absl::FromCivil(absl::CivilMonth(start) + 3, utc);
+    case SnapshotPeriod::kYear:
+      return absl::FromCivil(absl::CivilYear(start) + 1, utc);
+  }
+  return absl::FromCivil(absl::CivilMonth(start) + 1, utc);
+}
+
+std::optional<absl::Time> LogBusinessTime(
+    infra::EventLog& log, const std::vector<int32_t>& partitions) {
   std::optional<absl::Time> latest;
   std::vector<infra::LogRecord> records;
   events::v1::Event event;
-  for (int32_t p = 0; p < log.partition_count(); ++p) {
+  for (int32_t p : partitions) {
     const int64_t end = log.EndOffset(p);
     if (end == 0) continue;
     records.clear();

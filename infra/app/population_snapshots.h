@@ -1,21 +1,22 @@
-// PopulationSnapshots: the store as it was at each month boundary of
-// business time, with the population measured then — what a view as of a
-// past date places the customer in (query/population_history.h).
+// PopulationSnapshots: the store as it was at each boundary of business
+// time (each month by default; see SnapshotPeriod), with the population
+// measured then — what a view as of a past date places the customer in
+// (query/population_history.h).
 //
-// Operation: when the events on the log reach a new month (the latest
-// occurred_at of any partition's last record passes the first instant of
-// a month), `kehu serve` waits until the active store has folded the log
-// up to that point and Take()s a snapshot: a RocksDB checkpoint of the
-// store (hard links to its table files) in DATA/snapshots/YYYY-MM-DD (the
-// boundary, UTC), on which the population step (projections/population.h)
-// then runs at the boundary. The checkpoint is thus a complete store — the
-// views, indexes and standings of that time, which `kehu digest --data
-// DATA --store snapshots/YYYY-MM-DD` and the query service can read — and
-// its population row is the one as-of reads use. They read that row
-// alone, so a snapshot taken by a kehu of another store layout
-// (store_schema.h, kSchemaVersion) still serves them, though `kehu digest`
-// of it refuses, as of any store of another layout. A snapshot is written
-// under a temporary name and renamed when complete, so a crash never
+// Operation: when the events on the log reach a new period (the latest
+// occurred_at of the last records of the partitions the store folds
+// passes the first instant of a period), `kehu serve` waits until the
+// active store has folded those partitions up to that point and Take()s a
+// snapshot: a RocksDB checkpoint of the store (hard links to its table
+// files) in DATA/snapshots/YYYY-MM-DD (the boundary, UTC), on which the
+// population step (projections/population.h) then runs at the boundary. The
+// checkpoint is thus a complete store — the views, indexes and standings of
+// that time, which `kehu digest --data DATA --store snapshots/YYYY-MM-DD` and
+// the query service can read — and its population row is the one as-of reads
+// use. They read that row alone, so a snapshot taken by a kehu of another store
+// layout (store_schema.h, kSchemaVersion) still serves them, though `kehu
+// digest` of it refuses, as of any store of another layout. A snapshot is
+// written under a temporary name and renamed when complete, so a crash never
 // leaves a half-made one under a real name.
 //
 // The population of a snapshot is measured over what the log held when
@@ -31,7 +32,9 @@
 // more; there is no retention yet (delete old DATA/snapshots/* by hand, the
 // server reads the directory at start). One snapshot per boundary crossed:
 // when the log jumps several months at once (an import of history), only
-// the last boundary gets one.
+// the last boundary gets one. On Kafka each member of the consumer group
+// snapshots its own store, over the partitions it holds, as its
+// population step measures them.
 #ifndef KEHU_INFRA_APP_POPULATION_SNAPSHOTS_H_
 #define KEHU_INFRA_APP_POPULATION_SNAPSHOTS_H_
 
@@ -40,6 +43,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -52,12 +57,23 @@
 
 namespace kehu::app {
 
-// The first instant of the month after the one `t` lies in (UTC).
-absl::Time NextMonthStart(absl::Time t);
+// How often business time gets a snapshot. The periods are UTC calendar
+// periods; weeks begin on Monday (ISO 8601).
+enum class SnapshotPeriod { kDay, kWeek, kMonth, kQuarter, kYear };
 
-// The latest occurred_at among the last records of `log`'s partitions;
-// nullopt when the log is empty. Records that do not parse are skipped.
-std::optional<absl::Time> LogBusinessTime(infra::EventLog& log);
+// "day", "week", "month", "quarter", "year" (the `--snapshot-every` values).
+absl::StatusOr<SnapshotPeriod> ParseSnapshotPeriod(std::string_view name);
+std::string_view SnapshotPeriodName(SnapshotPeriod period);
+
+// The first instant of the period `t` lies in.
+absl::Time PeriodStart(SnapshotPeriod period, absl::Time t);
+// The first instant of the period after the one `t` lies in.
+absl::Time NextPeriodStart(SnapshotPeriod period, absl::Time t);
+
+// The latest occurred_at among the last records of `partitions` of `log`;
+// nullopt when they are empty. Records that do not parse are skipped.
+std::optional<absl::Time> LogBusinessTime(
+    infra::EventLog& log, const std::vector<int32_t>& partitions);
 
 class PopulationSnapshots final : public query::PopulationHistory {
  public:

@@ -2,8 +2,10 @@
 
 #include <filesystem>
 #include <iostream>
+#include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
@@ -13,6 +15,12 @@
 #include "kehu/ingest/v1/ingest.grpc.pb.h"
 
 namespace kehu::app {
+namespace {
+
+// How often, at most, the snapshot schedule looks at a Kafka log's end.
+constexpr absl::Duration kKafkaSnapshotPoll = absl::Seconds(10);
+
+}  // namespace
 
 Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
@@ -98,7 +106,7 @@ absl::Status Server::Start() {
   if (options_.fit_interval > absl::ZeroDuration()) {
     fit_thread_ = std::thread([this] { RunFitSchedule(); });
   }
-  if (!on_kafka() && options_.snapshot_poll > absl::ZeroDuration()) {
+  if (options_.snapshot_poll > absl::ZeroDuration()) {
     snapshot_thread_ = std::thread([this] { RunSnapshotSchedule(); });
   }
   return absl::OkStatus();
@@ -113,47 +121,55 @@ bool Server::StoppingBy(absl::Time deadline) {
   return stopping_;
 }
 
+std::vector<int32_t> Server::FoldedPartitions() const {
+  if (group_projector_ != nullptr) return group_projector_->assignment();
+  std::vector<int32_t> all(log_->partition_count());
+  std::iota(all.begin(), all.end(), 0);
+  return all;
+}
+
 absl::Status Server::TakeDueSnapshot() {
-  if (stores_ == nullptr) {
-    return absl::FailedPreconditionError(
-        "population snapshots need the embedded log");
-  }
-  std::optional<absl::Time> business = LogBusinessTime(*log_);
+  const std::vector<int32_t> partitions = FoldedPartitions();
+  std::optional<absl::Time> business = LogBusinessTime(*log_, partitions);
   if (!business.has_value()) return absl::OkStatus();
+  const SnapshotPeriod period = options_.snapshot_period;
   if (!next_snapshot_.has_value()) {
-    next_snapshot_ = NextMonthStart(
-        std::max(*business, snapshots_->latest().value_or(absl::InfinitePast())));
+    next_snapshot_ = NextPeriodStart(
+        period, std::max(*business,
+                         snapshots_->latest().value_or(absl::InfinitePast())));
     return absl::OkStatus();
   }
   if (*business < *next_snapshot_) return absl::OkStatus();
-  // The latest boundary passed: the start of the month `business` is in.
-  const absl::Time boundary = absl::FromCivil(
-      absl::CivilMonth(absl::ToCivilSecond(*business, absl::UTCTimeZone())),
-      absl::UTCTimeZone());
-  std::vector<int64_t> ends;
-  for (int32_t p = 0; p < log_->partition_count(); ++p) {
-    ends.push_back(log_->EndOffset(p));
-  }
-  projections::Projector* projector = stores_->active_projector();
-  while (!projector->WaitUntilFolded(ends, absl::Now() + absl::Seconds(1))) {
-    KEHU_RETURN_IF_ERROR(projector->status());
+  // The latest boundary passed: the start of the period `business` is in.
+  const absl::Time boundary = PeriodStart(period, *business);
+  std::vector<int64_t> ends(log_->partition_count(), 0);
+  for (int32_t p : partitions) ends[p] = log_->EndOffset(p);
+  while (!WaitUntilFolded(ends, absl::Now() + absl::Seconds(1))) {
+    KEHU_RETURN_IF_ERROR(status());
     if (StoppingBy(absl::Now())) return absl::CancelledError("shutting down");
+    // The consumer group moved partitions: look again at the next poll.
+    if (FoldedPartitions() != partitions) return absl::OkStatus();
   }
-  std::shared_ptr<infra::ProjectionStore> store = stores_->active_store();
+  std::shared_ptr<infra::ProjectionStore> store = active_->Get();
   const absl::Time started = absl::Now();
   absl::Status taken = snapshots_->Take(store.get(), boundary, [this] {
     return StoppingBy(absl::Now());
   });
-  next_snapshot_ = NextMonthStart(boundary);
+  next_snapshot_ = NextPeriodStart(period, boundary);
   admin::v1::AuditEntry entry;
   entry.set_action("snapshot");
   entry.set_caller("schedule");
   (*entry.mutable_arguments())["boundary"] = PopulationSnapshots::NameOf(boundary);
+  (*entry.mutable_arguments())["period"] = SnapshotPeriodName(period);
   entry.set_outcome(taken.ok() ? "ok" : std::string(taken.message()));
   if (taken.ok()) {
     entry.set_detail(absl::StrCat(
         "snapshots/", PopulationSnapshots::NameOf(boundary), " of ",
-        stores_->List()[0].name(), ", population measured at the boundary, in ",
+        stores_ != nullptr ? stores_->List()[0].name() : "store",
+        on_kafka()
+            ? absl::StrCat(" (partitions ", absl::StrJoin(partitions, ","), ")")
+            : "",
+        ", population measured at the boundary, in ",
         absl::FormatDuration(
             absl::Trunc(absl::Now() - started, absl::Milliseconds(1)))));
   }
@@ -162,7 +178,12 @@ absl::Status Server::TakeDueSnapshot() {
 }
 
 void Server::RunSnapshotSchedule() {
-  while (!StoppingBy(absl::Now() + options_.snapshot_poll)) {
+  // On Kafka each look asks the brokers for the end of every partition
+  // held: not more often than every kKafkaSnapshotPoll.
+  const absl::Duration poll =
+      on_kafka() ? std::max(options_.snapshot_poll, kKafkaSnapshotPoll)
+                 : options_.snapshot_poll;
+  while (!StoppingBy(absl::Now() + poll)) {
     absl::Status s = TakeDueSnapshot();
     if (!s.ok() && !absl::IsCancelled(s)) {
       std::cerr << "kehu serve: population snapshot failed: " << s.message()
@@ -182,6 +203,10 @@ admin::v1::AuditEntry Server::StartEntry() const {
   args["tokens"] = options_.security.tokens() ? "on" : "off";
   if (options_.security.insecure) args["insecure"] = "yes";
   args["fit_interval"] = absl::FormatDuration(options_.fit_interval);
+  args["snapshots"] =
+      options_.snapshot_poll > absl::ZeroDuration()
+          ? std::string(SnapshotPeriodName(options_.snapshot_period))
+          : "off";
   args["partitions"] = absl::StrCat(log_->partition_count());
   args["currency"] = store()->reporting_currency();
   args["block_cache_mb"] = absl::StrCat(options_.block_cache_bytes >> 20);

@@ -21,9 +21,10 @@
 // the active store answers queries, and an admin call can rebuild a
 // standby from the log and switch to it while serving (blue-green).
 // Administrative actions, and each start with its configuration, are
-// recorded in DATA/audit.ndjson (audit_trail.h). At each month boundary
-// of business time the server snapshots the store with its population
-// (population_snapshots.h), which GetCustomer as of a past date uses.
+// recorded in DATA/audit.ndjson (audit_trail.h). At each boundary of
+// business time (each month by default) the server snapshots the store with its
+// population (population_snapshots.h), which GetCustomer as of a past date
+// uses.
 //
 // Security (server_security.h, auth_tokens.h): ServerOptions::security
 // adds TLS, optionally requiring client certificates, and bearer tokens
@@ -132,11 +133,12 @@ struct ServerOptions {
   absl::Duration fit_interval = absl::Hours(24);
   projections::PopulationOptions population;
 
-  // Population snapshots at each month boundary of business time
-  // (population_snapshots.h), on the embedded log: how often the log's
-  // business time is looked at; zero turns the schedule off (tests then
-  // call TakeDueSnapshot() themselves). Snapshots already taken are read
-  // by as-of queries either way.
+  // Population snapshots at each boundary of business time
+  // (population_snapshots.h): the period between them, and how often the
+  // log's business time is looked at (on Kafka every 10 s at most); zero
+  // turns the schedule off (tests then call TakeDueSnapshot() themselves).
+  // Snapshots already taken are read by as-of queries either way.
+  SnapshotPeriod snapshot_period = SnapshotPeriod::kMonth;
   absl::Duration snapshot_poll = absl::Seconds(1);
 };
 
@@ -185,10 +187,12 @@ class Server {
 
   // The population snapshots (DATA/snapshots) as-of reads use.
   PopulationSnapshots* snapshots() const { return snapshots_.get(); }
-  // One step of the snapshot schedule: when the log's business time has
-  // passed the next month boundary, waits until the active store has
-  // folded the log so far and takes the snapshot of the latest boundary
-  // passed. The first call only notes where the log stands.
+  // One step of the snapshot schedule: when the business time of the
+  // partitions the store folds has passed the next period boundary, waits
+  // until the active store has folded them so far and takes the snapshot
+  // of the latest boundary passed. The first call only notes where the log
+  // stands. On Kafka, when the group moves partitions meanwhile, it takes
+  // none and the next call looks again.
   absl::Status TakeDueSnapshot();
 
   // Blocks until the projector has folded every partition p below
@@ -203,6 +207,9 @@ class Server {
   admin::v1::AuditEntry StartEntry() const;
   // Runs the population step on the schedule until Shutdown().
   void RunFitSchedule();
+  // The partitions the active store folds: all on the embedded log, the
+  // ones this member of the consumer group holds on Kafka.
+  std::vector<int32_t> FoldedPartitions() const;
   // Runs TakeDueSnapshot() every snapshot_poll until Shutdown().
   void RunSnapshotSchedule();
   // Waits on schedule_mu_ until `deadline` or Shutdown(); true on the latter.
@@ -228,7 +235,7 @@ class Server {
   int port_ = 0;
 
   std::unique_ptr<PopulationSnapshots> snapshots_;
-  // The next month boundary to snapshot; unset until the log is looked at.
+  // The next period boundary to snapshot; unset until the log is looked at.
   std::optional<absl::Time> next_snapshot_;  // TakeDueSnapshot() only
 
   std::thread fit_thread_;

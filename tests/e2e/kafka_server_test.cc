@@ -262,6 +262,72 @@ TEST_P(KafkaServerTest, EventsFromAnotherKafkaClientFoldLikeOurs) {
               ::testing::HasSubstr("does not parse"));
 }
 
+// The business time a server sees after `events` were appended in order:
+// the latest occurred_at among each partition's last event.
+absl::Time BusinessTimeAfter(const std::vector<Event>& events) {
+  std::map<int32_t, absl::Time> last;
+  for (const Event& e : events) {
+    last[infra::PartitionForKey(e.customer_id(), kPartitions)] =
+        absl::FromUnixSeconds(e.occurred_at().seconds());
+  }
+  absl::Time latest = absl::InfinitePast();
+  for (const auto& [partition, at] : last) latest = std::max(latest, at);
+  return latest;
+}
+
+// On Kafka, as on the embedded log, the store is snapshotted with its
+// population when business time passes a period boundary.
+TEST_P(KafkaServerTest, PopulationSnapshotsAreTakenOnKafkaToo) {
+  testing::TempDir dir;
+  ServerOptions options = KafkaOptions(dir.path());
+  options.snapshot_poll = absl::ZeroDuration();  // TakeDueSnapshot() below
+  options.snapshot_period = SnapshotPeriod::kWeek;
+  Server server(options);
+  ASSERT_OK(server.Start());
+  ASSERT_TRUE(server.group_projector()->WaitForAssignment(
+      [](const std::vector<int32_t>& held) {
+        return held.size() == static_cast<size_t>(kPartitions);
+      },
+      absl::Now() + kPatience));
+  Client client(server.address());
+
+  const std::vector<Event> first(events_->begin(),
+                                 events_->begin() + events_->size() / 2);
+  ASSERT_TRUE(
+      server.WaitUntilFolded(client.Append(first), absl::Now() + kPatience));
+  ASSERT_OK(server.TakeDueSnapshot());  // notes where the log stands
+  EXPECT_EQ(server.snapshots()->size(), 0u);
+
+  const std::vector<Event> rest(events_->begin() + events_->size() / 2,
+                                events_->end());
+  const absl::Time business = BusinessTimeAfter(*events_);
+  ASSERT_GE(business,
+            NextPeriodStart(SnapshotPeriod::kWeek, BusinessTimeAfter(first)));
+  client.Append(rest);
+  // TakeDueSnapshot() waits until the store has folded what it saw.
+  ASSERT_OK(server.TakeDueSnapshot());
+  ASSERT_EQ(server.snapshots()->size(), 1u);
+  const absl::Time boundary = PeriodStart(SnapshotPeriod::kWeek, business);
+  EXPECT_EQ(*server.snapshots()->latest(), boundary);
+  const std::string name = PopulationSnapshots::NameOf(boundary);
+
+  // A complete store of everything folded, measured at the boundary.
+  ASSERT_OK_AND_ASSIGN(auto snapshot, infra::ProjectionStore::OpenReadOnly(
+                                          dir.path() + "/snapshots/" + name));
+  ASSERT_OK_AND_ASSIGN(std::optional<store::v1::PopulationModel> population,
+                       snapshot->GetPopulation());
+  ASSERT_TRUE(population.has_value());
+  EXPECT_EQ(population->as_of_us(), absl::ToUnixMicros(boundary));
+  for (const std::string& id : CustomerIds(*events_)) {
+    ASSERT_OK_AND_ASSIGN(auto row, snapshot->GetCustomer(id));
+    EXPECT_TRUE(row.has_value()) << id;
+  }
+  std::optional<query::PopulationSnapshot> used =
+      server.snapshots()->AtOrBefore(boundary + absl::Hours(30));
+  ASSERT_TRUE(used.has_value());
+  EXPECT_EQ(used->name, name);
+}
+
 TEST_P(KafkaServerTest, StartFailsClearlyOnABadKafkaConfigFile) {
   testing::TempDir dir;
   std::ofstream(dir.Sub("kafka.properties")) << "# tuning\nlinger.ms=later\n";

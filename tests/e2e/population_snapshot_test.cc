@@ -1,7 +1,8 @@
-// Population snapshots (infra/app/population_snapshots.h): at each month
-// boundary of business time the server checkpoints the store and measures
-// the population there; GetCustomer as of a past date places the customer
-// in the population of the latest snapshot at or before it, and says so.
+// Population snapshots (infra/app/population_snapshots.h): at each period
+// boundary of business time (a month by default) the server checkpoints the
+// store and measures the population there; GetCustomer as of a past date places
+// the customer in the population of the latest snapshot at or before it, and
+// says so.
 #include <filesystem>
 
 #include "gmock/gmock.h"
@@ -91,10 +92,46 @@ class Client {
 };
 
 TEST(PopulationSnapshotTest, NextMonthStartCrossesTheYear) {
-  EXPECT_EQ(NextMonthStart(Day(0)), Day(31));  // 2025-01-01 -> 02-01
-  EXPECT_EQ(NextMonthStart(Day(30) + absl::Hours(23)), Day(31));
-  EXPECT_EQ(NextMonthStart(Day(364)), Day(365));  // 2025-12-31 -> 2026-01-01
+  constexpr SnapshotPeriod kMonth = SnapshotPeriod::kMonth;
+  EXPECT_EQ(NextPeriodStart(kMonth, Day(0)), Day(31));  // 2025-01-01 -> 02-01
+  EXPECT_EQ(NextPeriodStart(kMonth, Day(30) + absl::Hours(23)), Day(31));
+  // 2025-12-31 -> 2026-01-01
+  EXPECT_EQ(NextPeriodStart(kMonth, Day(364)), Day(365));
+  EXPECT_EQ(PeriodStart(kMonth, Day(45)), Day(31));
   EXPECT_EQ(PopulationSnapshots::NameOf(Day(31)), "2025-02-01");
+}
+
+// 2025-01-01 was a Wednesday; 2025-01-06 the first Monday.
+TEST(PopulationSnapshotTest, EachPeriodBeginsWhereTheCalendarSays) {
+  const absl::Time t =
+      Day(45) + absl::Hours(13);  // 2025-02-15 13:00, a Saturday
+  EXPECT_EQ(PeriodStart(SnapshotPeriod::kDay, t), Day(45));
+  EXPECT_EQ(NextPeriodStart(SnapshotPeriod::kDay, t), Day(46));
+  EXPECT_EQ(PeriodStart(SnapshotPeriod::kWeek, t), Day(40));  // Monday 02-10
+  EXPECT_EQ(NextPeriodStart(SnapshotPeriod::kWeek, t), Day(47));
+  EXPECT_EQ(PeriodStart(SnapshotPeriod::kWeek, Day(40)), Day(40));
+  EXPECT_EQ(PeriodStart(SnapshotPeriod::kWeek, Day(0)), Day(-2));  // 2024-12-30
+  EXPECT_EQ(PeriodStart(SnapshotPeriod::kQuarter, t), Day(0));
+  EXPECT_EQ(NextPeriodStart(SnapshotPeriod::kQuarter, t), Day(90));  // 04-01
+  EXPECT_EQ(PeriodStart(SnapshotPeriod::kQuarter, Day(300)),
+            Day(273));  // 10-01
+  EXPECT_EQ(NextPeriodStart(SnapshotPeriod::kQuarter, Day(300)), Day(365));
+  EXPECT_EQ(PeriodStart(SnapshotPeriod::kYear, t), Day(0));
+  EXPECT_EQ(NextPeriodStart(SnapshotPeriod::kYear, t), Day(365));
+}
+
+TEST(PopulationSnapshotTest, PeriodNamesParseBack) {
+  for (SnapshotPeriod period :
+       {SnapshotPeriod::kDay, SnapshotPeriod::kWeek, SnapshotPeriod::kMonth,
+        SnapshotPeriod::kQuarter, SnapshotPeriod::kYear}) {
+    ASSERT_OK_AND_ASSIGN(SnapshotPeriod parsed,
+                         ParseSnapshotPeriod(SnapshotPeriodName(period)));
+    EXPECT_EQ(parsed, period);
+  }
+  absl::StatusOr<SnapshotPeriod> bad = ParseSnapshotPeriod("fortnight");
+  EXPECT_TRUE(absl::IsInvalidArgument(bad.status()));
+  EXPECT_THAT(std::string(bad.status().message()),
+              ::testing::HasSubstr("\"fortnight\""));
 }
 
 TEST(PopulationSnapshotTest, AsOfReadsUseTheSnapshotOfTheirTime) {
