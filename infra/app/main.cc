@@ -107,6 +107,11 @@ int Main(int argc, char** argv) {
                    "business time")
       ->check(CLI::IsMember({"day", "week", "month", "quarter", "year"}))
       ->capture_default_str();
+  serve_cmd
+      ->add_option("--snapshot-keep", serve.snapshot_keep,
+                   "Keep the newest N snapshots, removing older ones (0: all)")
+      ->check(CLI::Range(size_t{0}, size_t{1000000}))
+      ->capture_default_str();
 
   kehu::producers::SimulatorOptions sim;
   std::string sim_output = "-";

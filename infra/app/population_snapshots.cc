@@ -212,6 +212,30 @@ absl::Status PopulationSnapshots::Take(infra::ProjectionStore* store,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::string>> PopulationSnapshots::RemoveOldest(
+    size_t keep) {
+  absl::MutexLock take(&take_mu_);
+  std::vector<std::string> removed;
+  if (keep == 0) return removed;
+  while (true) {
+    std::string name;
+    {
+      absl::MutexLock lock(&mu_);
+      if (snapshots_.size() <= keep) return removed;
+      // Out of the map first: as-of reads stop using it before it goes.
+      name = snapshots_.begin()->second.name;
+      snapshots_.erase(snapshots_.begin());
+    }
+    std::error_code ec;
+    fs::remove_all(dir_ + "/" + name, ec);
+    if (ec) {
+      return absl::InternalError(
+          absl::StrCat("cannot remove ", dir_, "/", name, ": ", ec.message()));
+    }
+    removed.push_back(std::move(name));
+  }
+}
+
 std::optional<query::PopulationSnapshot> PopulationSnapshots::AtOrBefore(
     absl::Time as_of) const {
   absl::MutexLock lock(&mu_);

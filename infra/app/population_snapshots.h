@@ -29,12 +29,12 @@
 //
 // Limitations: each snapshot keeps the table files of its time alive, so
 // over months the snapshots can take as much disk as the store again and
-// more; there is no retention yet (delete old DATA/snapshots/* by hand, the
-// server reads the directory at start). One snapshot per boundary crossed:
-// when the log jumps several months at once (an import of history), only
-// the last boundary gets one. On Kafka each member of the consumer group
-// snapshots its own store, over the partitions it holds, as its
-// population step measures them.
+// more; `kehu serve --snapshot-keep N` keeps the newest N (RemoveOldest),
+// else they are deleted by hand (the server reads the directory at start). One
+// snapshot per boundary crossed: when the log jumps several months at once (an
+// import of history), only the last boundary gets one. On Kafka each member of
+// the consumer group snapshots its own store, over the partitions it holds, as
+// its population step measures them.
 #ifndef KEHU_INFRA_APP_POPULATION_SNAPSHOTS_H_
 #define KEHU_INFRA_APP_POPULATION_SNAPSHOTS_H_
 
@@ -90,6 +90,12 @@ class PopulationSnapshots final : public query::PopulationHistory {
   // half-made snapshot is removed and Take() returns CANCELLED.
   absl::Status Take(infra::ProjectionStore* store, absl::Time boundary,
                     std::function<bool()> cancelled = {});
+
+  // Removes the oldest snapshots until at most `keep` are left (0 keeps
+  // all); returns the names removed, oldest first. As-of reads before the
+  // oldest snapshot left then fall back to the store's last fit, and say
+  // so, as before the first snapshot.
+  absl::StatusOr<std::vector<std::string>> RemoveOldest(size_t keep);
 
   // query::PopulationHistory.
   std::optional<query::PopulationSnapshot> AtOrBefore(

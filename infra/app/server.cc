@@ -174,7 +174,26 @@ absl::Status Server::TakeDueSnapshot() {
             absl::Trunc(absl::Now() - started, absl::Milliseconds(1)))));
   }
   KEHU_RETURN_IF_ERROR(audit_->Record(entry));
-  return taken;
+  KEHU_RETURN_IF_ERROR(taken);
+  return RemoveOldSnapshots();
+}
+
+absl::Status Server::RemoveOldSnapshots() {
+  absl::StatusOr<std::vector<std::string>> removed =
+      snapshots_->RemoveOldest(options_.snapshot_keep);
+  if (removed.ok() && removed->empty()) return absl::OkStatus();
+  admin::v1::AuditEntry entry;
+  entry.set_action("snapshot-removed");
+  entry.set_caller("schedule");
+  (*entry.mutable_arguments())["keep"] = absl::StrCat(options_.snapshot_keep);
+  entry.set_outcome(removed.ok() ? "ok"
+                                 : std::string(removed.status().message()));
+  if (removed.ok()) {
+    entry.set_detail(absl::StrCat("removed snapshots/",
+                                  absl::StrJoin(*removed, ", snapshots/")));
+  }
+  KEHU_RETURN_IF_ERROR(audit_->Record(entry));
+  return removed.status();
 }
 
 void Server::RunSnapshotSchedule() {
@@ -207,6 +226,9 @@ admin::v1::AuditEntry Server::StartEntry() const {
       options_.snapshot_poll > absl::ZeroDuration()
           ? std::string(SnapshotPeriodName(options_.snapshot_period))
           : "off";
+  if (options_.snapshot_keep > 0) {
+    args["snapshot_keep"] = absl::StrCat(options_.snapshot_keep);
+  }
   args["partitions"] = absl::StrCat(log_->partition_count());
   args["currency"] = store()->reporting_currency();
   args["block_cache_mb"] = absl::StrCat(options_.block_cache_bytes >> 20);

@@ -139,6 +139,9 @@ struct ServerOptions {
   // turns the schedule off (tests then call TakeDueSnapshot() themselves).
   // Snapshots already taken are read by as-of queries either way.
   SnapshotPeriod snapshot_period = SnapshotPeriod::kMonth;
+  // After each snapshot the schedule takes, the oldest are removed until
+  // this many are left; 0 keeps all.
+  size_t snapshot_keep = 0;
   absl::Duration snapshot_poll = absl::Seconds(1);
 };
 
@@ -192,7 +195,9 @@ class Server {
   // until the active store has folded them so far and takes the snapshot
   // of the latest boundary passed. The first call only notes where the log
   // stands. On Kafka, when the group moves partitions meanwhile, it takes
-  // none and the next call looks again.
+  // none and the next call looks again. After a snapshot, the oldest
+  // beyond `snapshot_keep` are removed. Each snapshot and each removal is
+  // recorded in the audit trail.
   absl::Status TakeDueSnapshot();
 
   // Blocks until the projector has folded every partition p below
@@ -210,6 +215,8 @@ class Server {
   // The partitions the active store folds: all on the embedded log, the
   // ones this member of the consumer group holds on Kafka.
   std::vector<int32_t> FoldedPartitions() const;
+  // Removes the oldest snapshots beyond snapshot_keep; records it.
+  absl::Status RemoveOldSnapshots();
   // Runs TakeDueSnapshot() every snapshot_poll until Shutdown().
   void RunSnapshotSchedule();
   // Waits on schedule_mu_ until `deadline` or Shutdown(); true on the latter.

@@ -223,6 +223,57 @@ TEST(PopulationSnapshotTest, AsOfReadsUseTheSnapshotOfTheirTime) {
             "2025-02-01");
 }
 
+// With --snapshot-keep N the schedule removes the oldest snapshots after
+// each new one, and records it; as-of reads before the oldest left fall
+// back to the store's population, and say so.
+TEST(PopulationSnapshotTest, OnlyTheNewestSnapshotsAreKeptWhenAsked) {
+  TempDir dir;
+  ServerOptions options = TestOptions(dir.path());
+  options.snapshot_keep = 2;
+  Server server(options);
+  ASSERT_OK(server.Start());
+  Client client(server.address());
+  auto ends = client.Append({
+      testing::Registered("e1", "C1", 0, "Ada"),
+      testing::Order("e2", "C1", 5, "O1", {{"A", 1, 9000, 4000}}),
+  });
+  ASSERT_TRUE(server.WaitUntilFolded(ends, absl::Now() + kPatience));
+  ASSERT_OK(server.TakeDueSnapshot());  // notes where the log stands
+  // One order in each of February, March and April: three boundaries.
+  int day = 35;
+  for (const char* id : {"e3", "e4", "e5"}) {
+    ends = client.Append({testing::Order(id, "C1", day, std::string("O") + id,
+                                         {{"A", 1, 1000, 500}})});
+    ASSERT_TRUE(server.WaitUntilFolded(ends, absl::Now() + kPatience));
+    ASSERT_OK(server.TakeDueSnapshot());
+    day += 30;
+  }
+  EXPECT_EQ(server.snapshots()->size(), 2u);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/snapshots/2025-02-01"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/snapshots/2025-03-01"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/snapshots/2025-04-01"));
+  EXPECT_FALSE(server.snapshots()->AtOrBefore(Day(45)).has_value());
+  EXPECT_EQ(server.snapshots()->AtOrBefore(Day(70))->name, "2025-03-01");
+
+  auto audit = AuditTrail(dir.path()).Newest(20);
+  ASSERT_OK(audit.status());
+  int removals = 0;
+  for (const auto& e : *audit) {
+    if (e.action() != "snapshot-removed") continue;
+    ++removals;
+    EXPECT_EQ(e.outcome(), "ok");
+    EXPECT_EQ(e.arguments().at("keep"), "2");
+    EXPECT_EQ(e.detail(), "removed snapshots/2025-02-01");
+  }
+  EXPECT_EQ(removals, 1);
+
+  // Keeping all (0) removes nothing.
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> removed,
+                       server.snapshots()->RemoveOldest(0));
+  EXPECT_TRUE(removed.empty());
+  EXPECT_EQ(server.snapshots()->size(), 2u);
+}
+
 // Stopping the server cuts a snapshot's population step short: nothing of
 // the snapshot is left behind, and a later Take() of the same boundary
 // works.
