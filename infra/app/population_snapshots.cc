@@ -99,11 +99,13 @@ absl::Time NextPeriodStart(SnapshotPeriod period, absl::Time t) {
 }
 
 std::optional<absl::Time> LogBusinessTime(
-    infra::EventLog& log, const std::vector<int32_t>& partitions) {
+    infra::EventLog& log, const std::vector<int32_t>& partitions,
+    const std::function<bool()>& stopping) {
   std::optional<absl::Time> latest;
   std::vector<infra::LogRecord> records;
   events::v1::Event event;
   for (int32_t p : partitions) {
+    if (stopping && stopping()) return std::nullopt;
     const int64_t end = log.EndOffset(p);
     if (end == 0) continue;
     records.clear();

@@ -71,9 +71,12 @@ absl::Time PeriodStart(SnapshotPeriod period, absl::Time t);
 absl::Time NextPeriodStart(SnapshotPeriod period, absl::Time t);
 
 // The latest occurred_at among the last records of `partitions` of `log`;
-// nullopt when they are empty. Records that do not parse are skipped.
+// nullopt when they are empty, or when `stopping` (asked before each
+// partition; on Kafka each can take a broker round trip) says to stop.
+// Records that do not parse are skipped.
 std::optional<absl::Time> LogBusinessTime(
-    infra::EventLog& log, const std::vector<int32_t>& partitions);
+    infra::EventLog& log, const std::vector<int32_t>& partitions,
+    const std::function<bool()>& stopping = {});
 
 class PopulationSnapshots final : public query::PopulationHistory {
  public:

@@ -130,7 +130,12 @@ std::vector<int32_t> Server::FoldedPartitions() const {
 
 absl::Status Server::TakeDueSnapshot() {
   const std::vector<int32_t> partitions = FoldedPartitions();
-  std::optional<absl::Time> business = LogBusinessTime(*log_, partitions);
+  // On Kafka every partition asked can take a broker round trip: a
+  // shutdown waits for one at most.
+  auto stopping = [this] { return StoppingBy(absl::Now()); };
+  std::optional<absl::Time> business =
+      LogBusinessTime(*log_, partitions, stopping);
+  if (stopping()) return absl::CancelledError("shutting down");
   if (!business.has_value()) return absl::OkStatus();
   const SnapshotPeriod period = options_.snapshot_period;
   if (!next_snapshot_.has_value()) {
@@ -143,18 +148,19 @@ absl::Status Server::TakeDueSnapshot() {
   // The latest boundary passed: the start of the period `business` is in.
   const absl::Time boundary = PeriodStart(period, *business);
   std::vector<int64_t> ends(log_->partition_count(), 0);
-  for (int32_t p : partitions) ends[p] = log_->EndOffset(p);
+  for (int32_t p : partitions) {
+    if (stopping()) return absl::CancelledError("shutting down");
+    ends[p] = log_->EndOffset(p);
+  }
   while (!WaitUntilFolded(ends, absl::Now() + absl::Seconds(1))) {
     KEHU_RETURN_IF_ERROR(status());
-    if (StoppingBy(absl::Now())) return absl::CancelledError("shutting down");
+    if (stopping()) return absl::CancelledError("shutting down");
     // The consumer group moved partitions: look again at the next poll.
     if (FoldedPartitions() != partitions) return absl::OkStatus();
   }
   std::shared_ptr<infra::ProjectionStore> store = active_->Get();
   const absl::Time started = absl::Now();
-  absl::Status taken = snapshots_->Take(store.get(), boundary, [this] {
-    return StoppingBy(absl::Now());
-  });
+  absl::Status taken = snapshots_->Take(store.get(), boundary, stopping);
   next_snapshot_ = NextPeriodStart(period, boundary);
   admin::v1::AuditEntry entry;
   entry.set_action("snapshot");
