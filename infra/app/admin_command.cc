@@ -69,7 +69,7 @@ std::string FormatAudit(const admin::v1::ListAuditTrailResponse& r) {
     }
     std::sort(args.begin(), args.end());  // map order is unspecified
     absl::StrAppendFormat(
-        &out, "%s  %-16s %-22s %s\n",
+        &out, "%s  %-17s %-22s %s\n",
         absl::FormatTime("%Y-%m-%d %H:%M:%S", time, absl::UTCTimeZone()),
         e.action(), e.caller(), e.outcome());
     if (!args.empty())

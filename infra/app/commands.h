@@ -189,6 +189,27 @@ struct ReplayCommandOptions {
 // otherwise) and a summary.
 int RunReplay(const ReplayCommandOptions& options);
 
+struct SnapshotsCommandOptions {
+  // Data directory whose embedded log (DIR/log) is read and whose
+  // DIR/snapshots get the snapshots.
+  std::string data_dir = "kehu-data";
+  // The period whose boundaries get snapshots (SnapshotPeriod's names).
+  std::string every = "month";
+  // Only boundaries at or after `from` / at or before `to`, YYYY-MM-DD;
+  // "" for no limit.
+  std::string from;
+  std::string to;
+  int threads = 2;
+};
+// `kehu snapshots backfill`: a population snapshot, built by a replay
+// (PopulationSnapshots::Backfill), for every period boundary the log's
+// business time crossed that has none, oldest first; each recorded in the
+// audit trail. Refuses a log a running `serve` holds.
+int RunSnapshotsBackfill(const SnapshotsCommandOptions& options);
+// `kehu snapshots list`: the snapshots of DIR with what each population
+// measured; works beside a running `serve`.
+int RunSnapshotsList(const std::string& data_dir);
+
 // Prints the digest of the store `store_name` of DIR ("" = the active
 // one: DIR/store unless a switch made another active; serving_stores.h)
 // (infra/store_digest.h); with `families`, each family's row count and

@@ -1,5 +1,7 @@
 #include "infra/app/format.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -12,6 +14,33 @@
 #include "google/protobuf/util/json_util.h"
 
 namespace kehu::app {
+
+ReplayProgressDisplay::ReplayProgressDisplay(std::string command,
+                                             std::string label,
+                                             projections::ReplayOptions* replay)
+    : command_(std::move(command)),
+      label_(label.empty() ? "" : label + " "),
+      tty_(isatty(STDERR_FILENO) == 1) {
+  replay->progress_interval = tty_ ? absl::Milliseconds(250) : absl::Seconds(5);
+  replay->on_progress = [this](const projections::ReplayProgress& p) {
+    Show(p);
+  };
+}
+
+ReplayProgressDisplay::~ReplayProgressDisplay() {
+  if (bar_shown_) std::cerr << "\n";
+}
+
+void ReplayProgressDisplay::Show(const projections::ReplayProgress& p) {
+  const std::string line =
+      FormatProgress(p.records_done, p.records_total, p.elapsed, tty_);
+  if (tty_) {
+    std::cerr << "\r" << label_ << line << "\033[K" << std::flush;
+    bar_shown_ = true;
+  } else {
+    std::cerr << "kehu " << command_ << ": " << label_ << line << "\n";
+  }
+}
 
 void PrintJson(const google::protobuf::Message& message) {
   std::string json;

@@ -9,6 +9,7 @@
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "kehu/query/v1/query.pb.h"
+#include "projections/replay.h"
 
 namespace kehu::app {
 
@@ -28,6 +29,28 @@ std::string FormatShortDuration(absl::Duration d);
 // with `bar`, led by a bar of 20 cells ("[#####...............] ").
 std::string FormatProgress(int64_t done, int64_t total, absl::Duration elapsed,
                            bool bar);
+
+// Shows a replay's progress on stderr: on a terminal, a bar led by
+// `label` and rewritten in place every 250 ms; in a log file or pipe, a
+// plain line "kehu COMMAND: LABEL ..." every 5 s. The constructor sets
+// `replay`'s on_progress and progress_interval, which then refer to this
+// display; the destructor ends the bar's line.
+class ReplayProgressDisplay {
+ public:
+  ReplayProgressDisplay(std::string command, std::string label,
+                        projections::ReplayOptions* replay);
+  ~ReplayProgressDisplay();
+  ReplayProgressDisplay(const ReplayProgressDisplay&) = delete;
+  ReplayProgressDisplay& operator=(const ReplayProgressDisplay&) = delete;
+
+ private:
+  void Show(const projections::ReplayProgress& progress);
+
+  const std::string command_;
+  const std::string label_;  // "" or ends with a space
+  const bool tty_;
+  bool bar_shown_ = false;
+};
 
 // Prints `message` as protobuf's canonical JSON (field names as in the
 // .proto, indented) on stdout: the --json output of every client command.

@@ -270,6 +270,35 @@ int Main(int argc, char** argv) {
   digest_cmd->add_flag("--families", digest_families,
                        "Also each column family's row count and digest");
 
+  SnapshotsCommandOptions snapshots;
+  auto* snapshots_cmd = app.add_subcommand(
+      "snapshots", "List population snapshots, or backfill missing ones");
+  snapshots_cmd->require_subcommand(1);
+  snapshots_cmd->add_option("--data", snapshots.data_dir, "Data directory")
+      ->capture_default_str();
+  auto* snapshots_list_cmd = snapshots_cmd->add_subcommand(
+      "list", "The snapshots of DIR/snapshots and their populations");
+  auto* snapshots_backfill_cmd = snapshots_cmd->add_subcommand(
+      "backfill",
+      "Snapshot, by a replay of the log, every period boundary without one "
+      "(no serve may run on DIR)");
+  snapshots_backfill_cmd
+      ->add_option("--every", snapshots.every,
+                   "Period whose boundaries get snapshots")
+      ->check(CLI::IsMember({"day", "week", "month", "quarter", "year"}))
+      ->capture_default_str();
+  snapshots_backfill_cmd->add_option("--from", snapshots.from,
+                                     "Only boundaries at or after YYYY-MM-DD");
+  snapshots_backfill_cmd->add_option("--to", snapshots.to,
+                                     "Only boundaries at or before YYYY-MM-DD");
+  snapshots_backfill_cmd
+      ->add_option("--threads", snapshots.threads, "Threads of each replay")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  for (auto* sub : {snapshots_list_cmd, snapshots_backfill_cmd}) {
+    sub->fallthrough();
+  }
+
   ClientOptions client;
   double fit_timeout_seconds = 600;
   auto* fit_cmd = app.add_subcommand(
@@ -495,6 +524,8 @@ int Main(int argc, char** argv) {
   }
   if (replay_cmd->parsed()) return RunReplay(replay);
   if (digest_cmd->parsed()) return RunDigest(digest_data, digest_store, digest_families);
+  if (snapshots_list_cmd->parsed()) return RunSnapshotsList(snapshots.data_dir);
+  if (snapshots_backfill_cmd->parsed()) return RunSnapshotsBackfill(snapshots);
   if (import_cmd->parsed())
     return RunImport(import_kind, import_input, import_output);
   if (fit_cmd->parsed()) {

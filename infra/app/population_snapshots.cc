@@ -120,8 +120,84 @@ std::optional<absl::Time> LogBusinessTime(
   return latest;
 }
 
+absl::StatusOr<std::optional<BusinessTimeSpan>> ReadBusinessTimeSpan(
+    infra::EventLog& log) {
+  constexpr size_t kBatch = 10000;
+  std::optional<BusinessTimeSpan> span;
+  events::v1::Event event;
+  for (int32_t p = 0; p < log.partition_count(); ++p) {
+    const int64_t end = log.EndOffset(p);
+    for (int64_t offset = 0; offset < end;) {
+      int64_t read = 0;
+      KEHU_RETURN_IF_ERROR(
+          log.Scan(p, offset, kBatch, [&](const infra::LogRecordView& record) {
+            ++read;
+            if (!event.ParseFromArray(record.value.data(),
+                                      static_cast<int>(record.value.size())) ||
+                !event.has_occurred_at()) {
+              return absl::OkStatus();
+            }
+            const absl::Time at =
+                absl::FromUnixSeconds(event.occurred_at().seconds()) +
+                absl::Nanoseconds(event.occurred_at().nanos());
+            if (!span.has_value()) {
+              span = BusinessTimeSpan{at, at};
+            } else {
+              span->first = std::min(span->first, at);
+              span->last = std::max(span->last, at);
+            }
+            return absl::OkStatus();
+          }));
+      if (read == 0) break;
+      offset += read;
+    }
+  }
+  return span;
+}
+
+std::vector<absl::Time> BoundariesBetween(SnapshotPeriod period,
+                                          absl::Time first, absl::Time last) {
+  std::vector<absl::Time> boundaries;
+  for (absl::Time b = NextPeriodStart(period, first); b <= last;
+       b = NextPeriodStart(period, b)) {
+    boundaries.push_back(b);
+  }
+  return boundaries;
+}
+
 std::string PopulationSnapshots::NameOf(absl::Time boundary) {
   return absl::FormatTime("%Y-%m-%d", boundary, absl::UTCTimeZone());
+}
+
+absl::StatusOr<std::vector<query::PopulationSnapshot>>
+PopulationSnapshots::List(const std::string& data_dir) {
+  const std::string dir = data_dir + "/snapshots";
+  std::map<absl::Time, query::PopulationSnapshot> found;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return std::vector<query::PopulationSnapshot>();
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    absl::Time boundary;
+    std::string error;
+    if (absl::EndsWith(name, kTempSuffix) ||
+        !absl::ParseTime("%Y-%m-%d", name, absl::UTCTimeZone(), &boundary,
+                         &error)) {
+      continue;  // being made, or not ours
+    }
+    KEHU_ASSIGN_OR_RETURN(
+        std::shared_ptr<const store::v1::PopulationModel> population,
+        ReadSnapshotPopulation(entry.path().string()));
+    found[boundary] = {name, std::move(population)};
+  }
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot list ", dir, ": ", ec.message()));
+  }
+  std::vector<query::PopulationSnapshot> snapshots;
+  for (auto& [boundary, snapshot] : found) {
+    snapshots.push_back(std::move(snapshot));
+  }
+  return snapshots;
 }
 
 absl::StatusOr<std::unique_ptr<PopulationSnapshots>> PopulationSnapshots::Open(
@@ -133,36 +209,29 @@ absl::StatusOr<std::unique_ptr<PopulationSnapshots>> PopulationSnapshots::Open(
     return absl::FailedPreconditionError(
         absl::StrCat("cannot create ", dir, ": ", ec.message()));
   }
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
+    if (absl::EndsWith(entry.path().filename().string(), kTempSuffix)) {
+      fs::remove_all(entry.path(), ec);  // a snapshot cut short
+    }
+  }
+  KEHU_ASSIGN_OR_RETURN(std::vector<query::PopulationSnapshot> found,
+                        List(data_dir));
   std::unique_ptr<PopulationSnapshots> snapshots(
       new PopulationSnapshots(dir, population));
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (absl::EndsWith(name, kTempSuffix)) {
-      fs::remove_all(entry.path(), ec);  // a Take() cut short
-      continue;
-    }
+  absl::MutexLock lock(&snapshots->mu_);
+  for (query::PopulationSnapshot& snapshot : found) {
     absl::Time boundary;
     std::string error;
-    if (!absl::ParseTime("%Y-%m-%d", name, absl::UTCTimeZone(), &boundary,
-                         &error)) {
-      continue;  // not ours
-    }
-    KEHU_ASSIGN_OR_RETURN(
-        std::shared_ptr<const store::v1::PopulationModel> population,
-        ReadSnapshotPopulation(entry.path().string()));
-    absl::MutexLock lock(&snapshots->mu_);
-    snapshots->snapshots_[boundary] = {name, std::move(population)};
-  }
-  if (ec) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot list ", dir, ": ", ec.message()));
+    absl::ParseTime("%Y-%m-%d", snapshot.name, absl::UTCTimeZone(), &boundary,
+                    &error);
+    snapshots->snapshots_[boundary] = std::move(snapshot);
   }
   return snapshots;
 }
 
-absl::Status PopulationSnapshots::Take(infra::ProjectionStore* store,
-                                       absl::Time boundary,
-                                       std::function<bool()> cancelled) {
+absl::Status PopulationSnapshots::Make(
+    absl::Time boundary,
+    const std::function<absl::Status(const std::string& dir)>& build) {
   absl::MutexLock take(&take_mu_);
   const std::string name = NameOf(boundary);
   {
@@ -176,30 +245,9 @@ absl::Status PopulationSnapshots::Take(infra::ProjectionStore* store,
   const std::string temp_dir = final_dir + kTempSuffix;
   std::error_code ec;
   fs::remove_all(temp_dir, ec);
-
-  rocksdb::Checkpoint* raw = nullptr;
-  KEHU_RETURN_IF_ERROR(infra::FromRocks(
-      rocksdb::Checkpoint::Create(store->db(), &raw), "starting a checkpoint"));
-  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
-  KEHU_RETURN_IF_ERROR(infra::FromRocks(checkpoint->CreateCheckpoint(temp_dir),
-                                        "writing a checkpoint"));
-  {
-    infra::ProjectionStoreOptions options;
-    options.reporting_currency = store->reporting_currency();
-    options.block_cache_bytes = size_t{32} << 20;
-    KEHU_ASSIGN_OR_RETURN(std::unique_ptr<infra::ProjectionStore> copy,
-                          infra::ProjectionStore::Open(temp_dir, options));
-    projections::PopulationOptions population = options_;
-    population.cancelled = std::move(cancelled);
-    absl::Status measured =
-        projections::RunPopulationStep(copy.get(), boundary, population)
-            .status();
-    if (measured.ok()) measured = copy->Flush();
-    if (!measured.ok()) {
-      copy.reset();
-      fs::remove_all(temp_dir, ec);
-      return measured;
-    }
+  if (absl::Status built = build(temp_dir); !built.ok()) {
+    fs::remove_all(temp_dir, ec);
+    return built;
   }
   fs::rename(temp_dir, final_dir, ec);
   if (ec) {
@@ -212,6 +260,55 @@ absl::Status PopulationSnapshots::Take(infra::ProjectionStore* store,
   absl::MutexLock lock(&mu_);
   snapshots_[boundary] = {name, std::move(population)};
   return absl::OkStatus();
+}
+
+absl::Status PopulationSnapshots::Take(infra::ProjectionStore* store,
+                                       absl::Time boundary,
+                                       std::function<bool()> cancelled) {
+  return Make(boundary, [&](const std::string& dir) -> absl::Status {
+    rocksdb::Checkpoint* raw = nullptr;
+    KEHU_RETURN_IF_ERROR(
+        infra::FromRocks(rocksdb::Checkpoint::Create(store->db(), &raw),
+                         "starting a checkpoint"));
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    KEHU_RETURN_IF_ERROR(infra::FromRocks(checkpoint->CreateCheckpoint(dir),
+                                          "writing a checkpoint"));
+    infra::ProjectionStoreOptions options;
+    options.reporting_currency = store->reporting_currency();
+    options.block_cache_bytes = size_t{32} << 20;
+    KEHU_ASSIGN_OR_RETURN(std::unique_ptr<infra::ProjectionStore> copy,
+                          infra::ProjectionStore::Open(dir, options));
+    projections::PopulationOptions population = options_;
+    population.cancelled = std::move(cancelled);
+    KEHU_RETURN_IF_ERROR(
+        projections::RunPopulationStep(copy.get(), boundary, population)
+            .status());
+    return copy->Flush();
+  });
+}
+
+absl::StatusOr<projections::ReplayResult> PopulationSnapshots::Backfill(
+    infra::EventLog* log, absl::Time boundary,
+    const std::string& reporting_currency, projections::ReplayOptions replay) {
+  // What occurred before the period began; `until` is inclusive.
+  replay.until = boundary - absl::Nanoseconds(1);
+  replay.until_offset.reset();
+  replay.fit_as_of = boundary;
+  replay.population = options_;
+  projections::ReplayResult result;
+  KEHU_RETURN_IF_ERROR(
+      Make(boundary, [&](const std::string& dir) -> absl::Status {
+        // As `kehu replay` opens its store (projections/replay.h).
+        infra::ProjectionStoreOptions options;
+        options.reporting_currency = reporting_currency;
+        options.bulk_load = true;
+        KEHU_ASSIGN_OR_RETURN(std::unique_ptr<infra::ProjectionStore> store,
+                              infra::ProjectionStore::Open(dir, options));
+        KEHU_ASSIGN_OR_RETURN(result,
+                              projections::Replay(log, store.get(), replay));
+        return absl::OkStatus();
+      }));
+  return result;
 }
 
 absl::StatusOr<std::vector<std::string>> PopulationSnapshots::RemoveOldest(

@@ -27,14 +27,26 @@
 //
 // Concurrency: thread-safe.
 //
+// Backfill: the boundaries the schedule never saw — history loaded while
+// no server ran (`kehu produce --data`), or several periods crossed at once
+// (the schedule snapshots the last only) — get their snapshot from a
+// replay instead (Backfill(), `kehu snapshots backfill`): the events that
+// occurred before the boundary, as the log holds them now, folded into a
+// fresh store whose population is measured at the boundary. Such a
+// snapshot says what the log knows today about that time, late events
+// included, where a snapshot the schedule took says what the system knew
+// then; the audit trail tells them apart (`snapshot` / `snapshot-backfill`),
+// and so do the log positions the population names (the log's end when
+// the backfill ran).
+//
 // Limitations: each snapshot keeps the table files of its time alive, so
 // over months the snapshots can take as much disk as the store again and
-// more; `kehu serve --snapshot-keep N` keeps the newest N (RemoveOldest),
-// else they are deleted by hand (the server reads the directory at start). One
-// snapshot per boundary crossed: when the log jumps several months at once (an
-// import of history), only the last boundary gets one. On Kafka each member of
-// the consumer group snapshots its own store, over the partitions it holds, as
-// its population step measures them.
+// more (a backfilled one shares no files with the store); `kehu serve
+// --snapshot-keep N` keeps the newest N (RemoveOldest), else they are
+// deleted by hand (the server reads the directory at start). On Kafka each
+// member of the consumer group snapshots its own store, over the partitions
+// it holds, as its population step measures them; backfills read the
+// embedded log only.
 #ifndef KEHU_INFRA_APP_POPULATION_SNAPSHOTS_H_
 #define KEHU_INFRA_APP_POPULATION_SNAPSHOTS_H_
 
@@ -53,6 +65,7 @@
 #include "infra/event_log.h"
 #include "infra/projection_store.h"
 #include "projections/population.h"
+#include "projections/replay.h"
 #include "query/population_history.h"
 
 namespace kehu::app {
@@ -78,8 +91,29 @@ std::optional<absl::Time> LogBusinessTime(
     infra::EventLog& log, const std::vector<int32_t>& partitions,
     const std::function<bool()>& stopping = {});
 
+// The earliest and the latest occurred_at among all records of `log`, read
+// from start to end: the business time a backfill covers.
+struct BusinessTimeSpan {
+  absl::Time first;
+  absl::Time last;
+};
+// nullopt when no record parses.
+absl::StatusOr<std::optional<BusinessTimeSpan>> ReadBusinessTimeSpan(
+    infra::EventLog& log);
+
+// The period boundaries after `first` up to and including the start of
+// the period `last` lies in, oldest first: the boundaries business time
+// crossed from `first` to `last`.
+std::vector<absl::Time> BoundariesBetween(SnapshotPeriod period,
+                                          absl::Time first, absl::Time last);
+
 class PopulationSnapshots final : public query::PopulationHistory {
  public:
+  // The snapshots in DATA/snapshots with their population rows, oldest
+  // first, read without changing anything (beside a running server too).
+  static absl::StatusOr<std::vector<query::PopulationSnapshot>> List(
+      const std::string& data_dir);
+
   // Reads the snapshots in DATA/snapshots (their population rows) and
   // removes what a crash left half-made.
   static absl::StatusOr<std::unique_ptr<PopulationSnapshots>> Open(
@@ -93,6 +127,16 @@ class PopulationSnapshots final : public query::PopulationHistory {
   // half-made snapshot is removed and Take() returns CANCELLED.
   absl::Status Take(infra::ProjectionStore* store, absl::Time boundary,
                     std::function<bool()> cancelled = {});
+
+  // Builds the snapshot of `boundary` by a replay of `log` (see Backfill
+  // above): the events that occurred before the boundary, into a fresh
+  // store in `reporting_currency`, with the population measured at the
+  // boundary. `replay` gives threads, batches, progress and cancellation;
+  // its cuts and fit are set here. ALREADY_EXISTS when that boundary has a
+  // snapshot; a replay that fails or is cancelled leaves nothing.
+  absl::StatusOr<projections::ReplayResult> Backfill(
+      infra::EventLog* log, absl::Time boundary,
+      const std::string& reporting_currency, projections::ReplayOptions replay);
 
   // Removes the oldest snapshots until at most `keep` are left (0 keeps
   // all); returns the names removed, oldest first. As-of reads before the
@@ -117,6 +161,13 @@ class PopulationSnapshots final : public query::PopulationHistory {
  private:
   PopulationSnapshots(std::string dir, projections::PopulationOptions options)
       : dir_(std::move(dir)), options_(options) {}
+
+  // Makes the snapshot of `boundary`: `build` writes a complete store into
+  // the temporary directory it is given, which is then renamed to the
+  // boundary's name and its population read; on failure it is removed.
+  absl::Status Make(
+      absl::Time boundary,
+      const std::function<absl::Status(const std::string& dir)>& build);
 
   const std::string dir_;  // DATA/snapshots
   const projections::PopulationOptions options_;

@@ -1,5 +1,3 @@
-#include <unistd.h>
-
 #include <filesystem>
 #include <iostream>
 
@@ -14,17 +12,6 @@
 #include "projections/replay.h"
 
 namespace kehu::app {
-namespace {
-
-// The reporting currency of the store in `store_dir`; "" when there is
-// none or it cannot be read (the caller then falls back to the default).
-std::string StoreCurrency(const std::string& store_dir) {
-  absl::StatusOr<std::string> currency =
-      infra::ProjectionStore::ReadReportingCurrency(store_dir);
-  return currency.ok() ? *currency : "";
-}
-
-}  // namespace
 
 int RunReplay(const ReplayCommandOptions& options) {
   auto fail = [](const std::string& message) {
@@ -69,35 +56,18 @@ int RunReplay(const ReplayCommandOptions& options) {
   infra::ProjectionStoreOptions store_options;
   store_options.reporting_currency = options.currency;
   if (store_options.reporting_currency.empty()) {
-    absl::StatusOr<std::string> active = ActiveStoreName(options.data_dir);
-    if (active.ok()) {
-      store_options.reporting_currency =
-          StoreCurrency(options.data_dir + "/" + *active);
-    }
+    store_options.reporting_currency = ActiveStoreCurrency(options.data_dir);
   }
   if (store_options.reporting_currency.empty()) {
     store_options.reporting_currency = "EUR";
   }
 
-  // A bar rewritten in place on a terminal; a plain line every few seconds
-  // in a log file or pipe.
-  const bool tty = isatty(STDERR_FILENO) == 1;
-  replay.progress_interval = tty ? absl::Milliseconds(250) : absl::Seconds(5);
-  bool bar_shown = false;
-  replay.on_progress = [&](const projections::ReplayProgress& p) {
-    const std::string line =
-        FormatProgress(p.records_done, p.records_total, p.elapsed, tty);
-    if (tty) {
-      std::cerr << "\r" << line << "\033[K" << std::flush;
-      bar_shown = true;
-    } else {
-      std::cerr << "kehu replay: " << line << "\n";
-    }
-  };
-
-  absl::StatusOr<projections::ReplayResult> result =
-      projections::ReplayEmbeddedLog(log_dir, store_dir, store_options, replay);
-  if (bar_shown) std::cerr << "\n";
+  absl::StatusOr<projections::ReplayResult> result;
+  {
+    ReplayProgressDisplay progress("replay", "", &replay);
+    result = projections::ReplayEmbeddedLog(log_dir, store_dir, store_options,
+                                            replay);
+  }
   // The replay read DIR's log: it goes into DIR's audit trail (a log that
   // is not there has no trail to write to).
   if (!absl::IsNotFound(result.status())) {

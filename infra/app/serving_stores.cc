@@ -134,6 +134,14 @@ absl::StatusOr<std::string> ActiveStoreName(const std::string& data_dir) {
   return roles.active;
 }
 
+std::string ActiveStoreCurrency(const std::string& data_dir) {
+  absl::StatusOr<std::string> active = ActiveStoreName(data_dir);
+  if (!active.ok()) return "";
+  absl::StatusOr<std::string> currency =
+      infra::ProjectionStore::ReadReportingCurrency(data_dir + "/" + *active);
+  return currency.ok() ? *currency : "";
+}
+
 ServingStores::ServingStores(infra::EventLog* log, ServingStoresOptions options)
     : log_(log), options_(std::move(options)) {}
 

@@ -85,6 +85,9 @@ struct ServingStoresOptions {
 // The name of the active store of `data_dir` (from DATA/stores; "store"
 // when there is none) — for commands that open it beside the server.
 absl::StatusOr<std::string> ActiveStoreName(const std::string& data_dir);
+// The reporting currency of the active store of `data_dir`; "" when there
+// is none or it cannot be read (callers fall back to a default).
+std::string ActiveStoreCurrency(const std::string& data_dir);
 
 class ServingStores {
  public:

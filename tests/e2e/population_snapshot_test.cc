@@ -12,6 +12,7 @@
 #include "infra/app/audit_trail.h"
 #include "infra/app/population_snapshots.h"
 #include "infra/app/server.h"
+#include "infra/embedded_log.h"
 #include "kehu/admin/v1/admin.grpc.pb.h"
 #include "kehu/ingest/v1/ingest.grpc.pb.h"
 #include "kehu/query/v1/query.grpc.pb.h"
@@ -336,6 +337,93 @@ TEST(PopulationSnapshotTest, ASnapshotOfAnOlderLayoutStillGivesItsPopulation) {
   Server server(TestOptions(dir.path()));
   ASSERT_OK(server.Start());
   EXPECT_EQ(server.snapshots()->size(), 1u);
+}
+
+// Boundaries the schedule never saw — history appended while no server ran
+// — are backfilled by a replay: the events that occurred before each
+// boundary, late ones included, with the population measured there.
+TEST(PopulationSnapshotTest, BackfillSnapshotsTheBoundariesAHistoryCrossed) {
+  TempDir dir;
+  infra::EmbeddedLogOptions log_options;
+  log_options.partitions = 2;
+  log_options.sync = false;
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<infra::EmbeddedLog> log,
+      infra::EmbeddedLog::Open(dir.path() + "/log", log_options));
+  std::vector<infra::LogAppend> appends;
+  for (const Event& e : {
+           // January: C1 buys. February: C2. March: C3 registers only.
+           testing::Registered("e1", "C1", 0, "Ada"),
+           testing::Order("e2", "C1", 5, "O1", {{"A", 1, 9000, 4000}}),
+           testing::Registered("e3", "C2", 32, "Bo"),
+           testing::Order("e4", "C2", 40, "O2", {{"A", 1, 2000, 1500}}),
+           testing::Registered("e5", "C3", 65, "Cy"),
+           // Appended last, occurred in January: the ERP sent it late.
+           testing::Order("e6", "C4", 20, "O3", {{"A", 1, 500, 100}}),
+       }) {
+    appends.push_back({e.customer_id(), e.SerializeAsString()});
+  }
+  ASSERT_OK(log->Append(appends).status());
+
+  ASSERT_OK_AND_ASSIGN(std::optional<BusinessTimeSpan> span,
+                       ReadBusinessTimeSpan(*log));
+  ASSERT_TRUE(span.has_value());
+  EXPECT_EQ(span->first, Day(0));
+  EXPECT_EQ(span->last, Day(65));
+  const std::vector<absl::Time> boundaries =
+      BoundariesBetween(SnapshotPeriod::kMonth, span->first, span->last);
+  ASSERT_THAT(boundaries, ::testing::ElementsAre(Day(31), Day(59)));
+
+  ASSERT_OK_AND_ASSIGN(auto snapshots, PopulationSnapshots::Open(dir.path()));
+  // Cancelled: nothing is left behind.
+  projections::ReplayOptions cancelled;
+  cancelled.progress_interval = absl::ZeroDuration();
+  cancelled.cancelled = [] { return true; };
+  EXPECT_TRUE(absl::IsCancelled(
+      snapshots->Backfill(log.get(), Day(31), "EUR", cancelled).status()));
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path() + "/snapshots"));
+
+  for (absl::Time boundary : boundaries) {
+    ASSERT_OK_AND_ASSIGN(projections::ReplayResult result,
+                         snapshots->Backfill(log.get(), boundary, "EUR", {}));
+    EXPECT_EQ(result.records, 6);
+  }
+  EXPECT_TRUE(absl::IsAlreadyExists(
+      snapshots->Backfill(log.get(), Day(31), "EUR", {}).status()));
+
+  // 1 February: C1, and C4 whose order arrived late; C2 bought after it.
+  std::optional<query::PopulationSnapshot> feb = snapshots->AtOrBefore(Day(45));
+  ASSERT_TRUE(feb.has_value());
+  EXPECT_EQ(feb->name, "2025-02-01");
+  EXPECT_EQ(feb->population->as_of_us(), absl::ToUnixMicros(Day(31)));
+  EXPECT_EQ(feb->population->purchasing_customers(), 2);
+  std::optional<query::PopulationSnapshot> mar = snapshots->AtOrBefore(Day(70));
+  ASSERT_TRUE(mar.has_value());
+  EXPECT_EQ(mar->name, "2025-03-01");
+  EXPECT_EQ(mar->population->purchasing_customers(), 3);
+  // The log positions say it was measured on the whole log as it is now.
+  int64_t positions = 0;
+  for (int64_t p : mar->population->log_positions()) positions += p;
+  EXPECT_EQ(positions, 6);
+
+  // Each is a complete store: the customer rows of its time.
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, infra::ProjectionStore::OpenReadOnly(
+                                         dir.path() + "/snapshots/2025-02-01"));
+    ASSERT_OK_AND_ASSIGN(auto c1, store->GetCustomer("C1"));
+    EXPECT_TRUE(c1.has_value());
+    ASSERT_OK_AND_ASSIGN(auto c2, store->GetCustomer("C2"));
+    EXPECT_FALSE(c2.has_value());
+  }
+  // A server started on the directory reads them back.
+  log.reset();
+  ASSERT_OK_AND_ASSIGN(auto listed, PopulationSnapshots::List(dir.path()));
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].name, "2025-02-01");
+  EXPECT_EQ(listed[1].name, "2025-03-01");
+  Server server(TestOptions(dir.path()));
+  ASSERT_OK(server.Start());
+  EXPECT_EQ(server.snapshots()->size(), 2u);
 }
 
 }  // namespace

@@ -143,6 +143,65 @@ TEST(ReplayCliTest, ProduceDataBulkLoadsTheEmbeddedLog) {
   EXPECT_THAT(held.err, HasSubstr("kehu serve"));
 }
 
+// A history loaded with `kehu produce --data` crossed months no server saw:
+// `kehu snapshots backfill` snapshots each, once, and `list` shows them.
+TEST(ReplayCliTest, SnapshotsBackfillCoversTheMonthsOfALoadedHistory) {
+  TempDir dir;
+  const std::string data = dir.Sub("data");
+  Finished sim =
+      Kehu({"simulate", "--customers", "60", "--seed", "4", "--days", "75",
+            "--start", "2025-01-01", "-o", dir.Sub("events.ndjson")});
+  ASSERT_EQ(sim.code, 0) << sim.err;
+  Finished produce =
+      Kehu({"produce", dir.Sub("events.ndjson"), "--data", data});
+  ASSERT_EQ(produce.code, 0) << produce.err;
+
+  Finished none = Kehu({"snapshots", "list", "--data", data});
+  EXPECT_EQ(none.code, 0) << none.err;
+  EXPECT_THAT(none.out, HasSubstr("no population snapshots"));
+
+  Finished backfill = Kehu({"snapshots", "backfill", "--data", data});
+  ASSERT_EQ(backfill.code, 0) << backfill.err;
+  EXPECT_THAT(backfill.out, HasSubstr("2 month boundaries to snapshot, 0 "
+                                      "snapshotted already"));
+  EXPECT_THAT(backfill.out, HasSubstr("snapshots/2025-02-01: "));
+  EXPECT_THAT(backfill.out, HasSubstr("snapshots/2025-03-01: "));
+
+  Finished again = Kehu({"snapshots", "backfill", "--data", data});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("0 month boundaries to snapshot, 2 "
+                                   "snapshotted already"));
+
+  Finished list = Kehu({"snapshots", "list", "--data", data});
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_THAT(list.out, MatchesRegex("snapshot +measured.*\n"
+                                     "2025-02-01 +2025-02-01 .*\n"
+                                     "2025-03-01 +2025-03-01 .*\n"));
+
+  // A running server holds the log: the backfill refuses, naming it.
+  Subprocess server({KEHU_BINARY, "serve", "--data", data, "--listen",
+                     "127.0.0.1:0", "--fit-interval-hours", "0"});
+  ASSERT_THAT(server.ReadStderrUntil("listening on "),
+              HasSubstr("listening on"));
+  Finished held =
+      Kehu({"snapshots", "backfill", "--data", data, "--every", "week"});
+  EXPECT_EQ(held.code, 1);
+  EXPECT_THAT(held.err, HasSubstr("is open in another process (a running "
+                                  "`kehu serve`?)"));
+  // Listing works beside it.
+  EXPECT_EQ(Kehu({"snapshots", "list", "--data", data}).code, 0);
+
+  Finished bad_to = Kehu({"snapshots", "backfill", "--data", dir.Sub("none"),
+                          "--to", "2025-02-30"});
+  EXPECT_EQ(bad_to.code, 1);
+  EXPECT_THAT(bad_to.err, HasSubstr("kehu snapshots: --to: expected "
+                                    "YYYY-MM-DD, got \"2025-02-30\""));
+  Finished no_log = Kehu({"snapshots", "backfill", "--data", dir.Sub("none")});
+  EXPECT_EQ(no_log.code, 1);
+  EXPECT_THAT(no_log.err, HasSubstr("kehu snapshots: --data " +
+                                    dir.Sub("none") + ": no embedded log"));
+}
+
 TEST(ReplayCliTest, BadFlagsAndDirectoriesStopWithOneLineNamingThem) {
   TempDir dir;
   std::ofstream(dir.Sub("file")) << "x";

@@ -1,0 +1,184 @@
+#include <filesystem>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "infra/app/audit_trail.h"
+#include "infra/app/commands.h"
+#include "infra/app/format.h"
+#include "infra/app/population_snapshots.h"
+#include "infra/app/serving_stores.h"
+#include "infra/embedded_log.h"
+
+namespace kehu::app {
+namespace {
+
+int Fail(const std::string& message) {
+  std::cerr << "kehu snapshots: " << message << "\n";
+  return kExitError;
+}
+
+// Records one backfilled snapshot (or the failure to make it) in DIR's
+// audit trail.
+absl::Status RecordBackfill(
+    const std::string& data_dir, absl::Time boundary, SnapshotPeriod period,
+    const absl::StatusOr<projections::ReplayResult>& result,
+    absl::Duration took) {
+  admin::v1::AuditEntry entry;
+  entry.set_action("snapshot-backfill");
+  entry.set_caller(LocalUserCaller());
+  auto& args = *entry.mutable_arguments();
+  args["boundary"] = PopulationSnapshots::NameOf(boundary);
+  args["period"] = SnapshotPeriodName(period);
+  entry.set_outcome(result.ok() ? "ok"
+                                : std::string(result.status().message()));
+  if (result.ok()) {
+    entry.set_detail(absl::StrCat(
+        "snapshots/", PopulationSnapshots::NameOf(boundary), ": replayed ",
+        result->records, " records up to offsets ",
+        absl::StrJoin(result->stop_offsets, ","), ", ", result->folded,
+        " folded (occurred before the boundary), population measured at the "
+        "boundary, in ",
+        absl::FormatDuration(absl::Trunc(took, absl::Milliseconds(1)))));
+  }
+  return AuditTrail(data_dir).Record(entry);
+}
+
+}  // namespace
+
+int RunSnapshotsBackfill(const SnapshotsCommandOptions& options) {
+  absl::StatusOr<SnapshotPeriod> period = ParseSnapshotPeriod(options.every);
+  if (!period.ok()) {
+    return Fail(absl::StrCat("--every: ", period.status().message()));
+  }
+  std::optional<absl::Time> from;
+  std::optional<absl::Time> to;
+  for (auto [flag, text, out] : {std::tuple{"--from", &options.from, &from},
+                                 std::tuple{"--to", &options.to, &to}}) {
+    if (text->empty()) continue;
+    absl::Time t;
+    if (!ParseDay(*text, &t)) {
+      return Fail(
+          absl::StrCat(flag, ": expected YYYY-MM-DD, got \"", *text, "\""));
+    }
+    *out = t;
+  }
+
+  const std::string log_dir = options.data_dir + "/log";
+  std::error_code ec;
+  if (!std::filesystem::exists(log_dir + "/CURRENT", ec)) {
+    return Fail(absl::StrCat("--data ", options.data_dir,
+                             ": no embedded log in ", log_dir));
+  }
+  absl::StatusOr<std::unique_ptr<infra::EmbeddedLog>> log =
+      infra::EmbeddedLog::Open(log_dir, infra::EmbeddedLogOptions());
+  if (absl::IsFailedPrecondition(log.status())) {
+    return Fail(absl::StrCat(
+        "the embedded log in ", log_dir,
+        " is open in another process (a running `kehu serve`?); stop it "
+        "before backfilling snapshots"));
+  }
+  if (!log.ok()) return Fail(std::string(log.status().message()));
+
+  absl::StatusOr<std::unique_ptr<PopulationSnapshots>> snapshots =
+      PopulationSnapshots::Open(options.data_dir);
+  if (!snapshots.ok()) return Fail(std::string(snapshots.status().message()));
+
+  absl::StatusOr<std::optional<BusinessTimeSpan>> span =
+      ReadBusinessTimeSpan(**log);
+  if (!span.ok()) {
+    return Fail(
+        absl::StrCat("reading ", log_dir, ": ", span.status().message()));
+  }
+  if (!span->has_value()) {
+    std::cout << "the log holds no events: no boundary to snapshot\n";
+    return kExitOk;
+  }
+  std::vector<absl::Time> due;
+  int existing = 0;
+  for (absl::Time boundary :
+       BoundariesBetween(*period, (*span)->first, (*span)->last)) {
+    if ((from.has_value() && boundary < *from) ||
+        (to.has_value() && boundary > *to)) {
+      continue;
+    }
+    std::optional<query::PopulationSnapshot> held =
+        (*snapshots)->AtOrBefore(boundary);
+    if (held.has_value() &&
+        held->name == PopulationSnapshots::NameOf(boundary)) {
+      ++existing;
+      continue;
+    }
+    due.push_back(boundary);
+  }
+  std::cout << absl::StrFormat(
+      "events occurred from %s to %s: %d %s boundaries to snapshot, %d "
+      "snapshotted already\n",
+      absl::FormatTime("%Y-%m-%d", (*span)->first, absl::UTCTimeZone()),
+      absl::FormatTime("%Y-%m-%d", (*span)->last, absl::UTCTimeZone()),
+      due.size(), SnapshotPeriodName(*period), existing);
+
+  std::string currency = ActiveStoreCurrency(options.data_dir);
+  if (currency.empty()) currency = "EUR";
+  for (absl::Time boundary : due) {
+    const std::string name = PopulationSnapshots::NameOf(boundary);
+    projections::ReplayOptions replay;
+    replay.threads = options.threads;
+    const absl::Time started = absl::Now();
+    absl::StatusOr<projections::ReplayResult> result;
+    {
+      ReplayProgressDisplay progress("snapshots", name, &replay);
+      result = (*snapshots)->Backfill(log->get(), boundary, currency, replay);
+    }
+    const absl::Duration took = absl::Now() - started;
+    absl::Status recorded =
+        RecordBackfill(options.data_dir, boundary, *period, result, took);
+    if (!result.ok()) {
+      return Fail(
+          absl::StrCat("snapshots/", name, ": ", result.status().message()));
+    }
+    std::cout << absl::StrFormat(
+        "snapshots/%s: %d events before it folded, population of %d "
+        "customers with purchases measured (%.2f s)\n",
+        name, result->folded,
+        result->fit.has_value() ? result->fit->population.purchasing_customers()
+                                : 0,
+        absl::ToDoubleSeconds(took));
+    if (!recorded.ok()) {
+      return Fail(absl::StrCat("not recorded in the audit trail: ",
+                               recorded.message()));
+    }
+  }
+  return kExitOk;
+}
+
+int RunSnapshotsList(const std::string& data_dir) {
+  absl::StatusOr<std::vector<query::PopulationSnapshot>> snapshots =
+      PopulationSnapshots::List(data_dir);
+  if (!snapshots.ok()) {
+    return Fail(
+        absl::StrCat("--data ", data_dir, ": ", snapshots.status().message()));
+  }
+  if (snapshots->empty()) {
+    std::cout << "no population snapshots in " << data_dir << "/snapshots\n";
+    return kExitOk;
+  }
+  std::cout << absl::StrFormat("%-12s %-11s %10s %10s %8s %12s\n", "snapshot",
+                               "measured", "active", "purchasing", "key",
+                               "log records");
+  for (const query::PopulationSnapshot& s : *snapshots) {
+    const store::v1::PopulationModel& p = *s.population;
+    int64_t records = 0;
+    for (int64_t position : p.log_positions()) records += position;
+    google::protobuf::Timestamp measured;
+    measured.set_seconds(p.as_of_us() / 1000000);
+    std::cout << absl::StrFormat("%-12s %-11s %10d %10d %8d %12d\n", s.name,
+                                 FormatDate(measured), p.active_customers(),
+                                 p.purchasing_customers(),
+                                 p.pyramid_key_customers(), records);
+  }
+  return kExitOk;
+}
+
+}  // namespace kehu::app
