@@ -582,6 +582,7 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
 
   // Stage one, by partition: stage the records to judge and fold.
   absl::Time stage_start = absl::Now();
+  progress.stage = "reading the log";
   std::vector<store::v1::PartitionProgress> staged(count);
   KEHU_RETURN_IF_ERROR(RunTasks(
       count, options.threads, options,
@@ -602,6 +603,7 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
   std::vector<std::vector<store::v1::PartitionProgress>> counts(
       bounds.size(), std::vector<store::v1::PartitionProgress>(count));
   stage_start = absl::Now();
+  progress.stage = "folding by customer";
   {
     absl::WriterMutexLock lock(&store->segment_mutex());
     KEHU_RETURN_IF_ERROR(RunTasks(
@@ -620,6 +622,7 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
 
   // Stage three, by metric and order: the rows kept in value order.
   stage_start = absl::Now();
+  progress.stage = "writing the ordered indexes";
   KEHU_RETURN_IF_ERROR(RunTasks(
       ordered->range_count(), options.threads, options,
       [&](int r, const std::atomic<bool>&) {
@@ -655,6 +658,8 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
 
   if (options.fit_as_of.has_value()) {
     const absl::Time fit_start = absl::Now();
+    progress.stage = "measuring the population";
+    if (options.on_progress) options.on_progress(progress);
     // Folding wrote no standing, and nothing else writes the store.
     PopulationOptions population = options.population;
     population.index_empty = true;

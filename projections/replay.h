@@ -92,6 +92,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -111,6 +112,11 @@ struct ReplayProgress {
   // Sum over the partitions of their stop offsets.
   int64_t records_total = 0;
   absl::Duration elapsed;
+  // What runs now: "reading the log" (stage 1), "folding by customer"
+  // (stage 2), "writing the ordered indexes" (stage 3, with every record
+  // done), "measuring the population" (reported once, as the population
+  // step of `fit_as_of` begins).
+  std::string_view stage;
 };
 
 struct ReplayOptions {

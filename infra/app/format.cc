@@ -32,8 +32,9 @@ ReplayProgressDisplay::~ReplayProgressDisplay() {
 }
 
 void ReplayProgressDisplay::Show(const projections::ReplayProgress& p) {
-  const std::string line =
+  std::string line =
       FormatProgress(p.records_done, p.records_total, p.elapsed, tty_);
+  if (!p.stage.empty()) line.append("  ").append(p.stage);
   if (tty_) {
     std::cerr << "\r" << label_ << line << "\033[K" << std::flush;
     bar_shown_ = true;

@@ -542,6 +542,24 @@ TEST(ReplayTest, ReportsProgressUpToTheTotal) {
   for (size_t i = 1; i < seen.size(); ++i) {
     EXPECT_LE(seen[i - 1].records_done, seen[i].records_done);
   }
+  // The stages, in order; the last report names the last one.
+  const std::vector<std::string_view> stages = {
+      "reading the log", "folding by customer", "writing the ordered indexes"};
+  size_t at = 0;
+  for (const ReplayProgress& p : seen) {
+    while (at < stages.size() && stages[at] != p.stage) ++at;
+    ASSERT_LT(at, stages.size()) << "out of order: " << p.stage;
+  }
+  EXPECT_EQ(seen.back().stage, "writing the ordered indexes");
+
+  // With a fit, a last report says the population step has begun.
+  auto fitted = OpenStore(dir.Sub("fitted"));
+  seen.clear();
+  options.fit_as_of = absl::FromUnixSeconds(1767225600);  // 2026-01-01
+  ASSERT_OK(Replay(log.get(), fitted.get(), options).status());
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().stage, "measuring the population");
+  EXPECT_EQ(seen.back().records_done, result.records);
 }
 
 TEST(ReplayTest, RefusesAStoreThatHoldsFoldedEvents) {
