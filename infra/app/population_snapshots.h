@@ -29,7 +29,8 @@
 //
 // Backfill: the boundaries the schedule never saw — history loaded while
 // no server ran (`kehu produce --data`), or several periods crossed at once
-// (the schedule snapshots the last only) — get their snapshot from a
+// (the schedule snapshots the last only and records the others as passed
+// over) — get their snapshot from a
 // replay instead (Backfill(), `kehu snapshots backfill`): the events that
 // occurred before the boundary, as the log holds them now, folded into a
 // fresh store whose population is measured at the boundary. Such a

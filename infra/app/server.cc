@@ -158,6 +158,12 @@ absl::Status Server::TakeDueSnapshot() {
     // The consumer group moved partitions: look again at the next poll.
     if (FoldedPartitions() != partitions) return absl::OkStatus();
   }
+  // Boundaries crossed on the way to this one get no snapshot here.
+  std::vector<std::string> passed_over;
+  for (absl::Time b : BoundariesBetween(
+           period, *next_snapshot_ - absl::Nanoseconds(1), boundary)) {
+    if (b < boundary) passed_over.push_back(PopulationSnapshots::NameOf(b));
+  }
   std::shared_ptr<infra::ProjectionStore> store = active_->Get();
   const absl::Time started = absl::Now();
   absl::Status taken = snapshots_->Take(store.get(), boundary, stopping);
@@ -178,6 +184,14 @@ absl::Status Server::TakeDueSnapshot() {
         ", population measured at the boundary, in ",
         absl::FormatDuration(
             absl::Trunc(absl::Now() - started, absl::Milliseconds(1)))));
+  }
+  if (!passed_over.empty()) {
+    // The log crossed them at once (an import of history): say so, and how
+    // to make them.
+    entry.set_detail(absl::StrCat(
+        entry.detail(), entry.detail().empty() ? "" : "; ",
+        "passed over without a snapshot: ", absl::StrJoin(passed_over, ", "),
+        " (`kehu snapshots backfill` makes them)"));
   }
   KEHU_RETURN_IF_ERROR(audit_->Record(entry));
   KEHU_RETURN_IF_ERROR(taken);

@@ -197,7 +197,9 @@ class Server {
   // stands. On Kafka, when the group moves partitions meanwhile, it takes
   // none and the next call looks again. After a snapshot, the oldest
   // beyond `snapshot_keep` are removed. Each snapshot and each removal is
-  // recorded in the audit trail.
+  // recorded in the audit trail; so are the boundaries passed over when
+  // the log crossed several at once, which `kehu snapshots backfill` can
+  // make later.
   absl::Status TakeDueSnapshot();
 
   // Blocks until the projector has folded every partition p below

@@ -275,6 +275,34 @@ TEST(PopulationSnapshotTest, OnlyTheNewestSnapshotsAreKeptWhenAsked) {
   EXPECT_EQ(server.snapshots()->size(), 2u);
 }
 
+// When the log crosses several boundaries at once, the schedule snapshots
+// the last and records the others as passed over, for a backfill.
+TEST(PopulationSnapshotTest, BoundariesCrossedAtOnceAreRecordedAsPassedOver) {
+  TempDir dir;
+  Server server(TestOptions(dir.path()));
+  ASSERT_OK(server.Start());
+  Client client(server.address());
+  auto ends = client.Append({testing::Registered("e1", "C1", 0, "Ada")});
+  ASSERT_TRUE(server.WaitUntilFolded(ends, absl::Now() + kPatience));
+  ASSERT_OK(server.TakeDueSnapshot());  // notes where the log stands
+  // From January to mid-April at once.
+  ends = client.Append(
+      {testing::Order("e2", "C1", 100, "O1", {{"A", 1, 1000, 500}})});
+  ASSERT_TRUE(server.WaitUntilFolded(ends, absl::Now() + kPatience));
+  ASSERT_OK(server.TakeDueSnapshot());
+  EXPECT_EQ(server.snapshots()->size(), 1u);
+  EXPECT_EQ(server.snapshots()->latest(), Day(90));  // 2025-04-01
+
+  auto audit = AuditTrail(dir.path()).Newest(5);
+  ASSERT_OK(audit.status());
+  ASSERT_FALSE(audit->empty());
+  EXPECT_EQ((*audit)[0].action(), "snapshot");
+  EXPECT_THAT((*audit)[0].detail(),
+              ::testing::HasSubstr("passed over without a snapshot: "
+                                   "2025-02-01, 2025-03-01 (`kehu snapshots "
+                                   "backfill` makes them)"));
+}
+
 // Stopping the server cuts a snapshot's population step short: nothing of
 // the snapshot is left behind, and a later Take() of the same boundary
 // works.
