@@ -5,6 +5,7 @@
 
 #include <iostream>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -79,6 +80,54 @@ std::string FormatAudit(const admin::v1::ListAuditTrailResponse& r) {
   return out;
 }
 
+// `kehu admin backfill-snapshots`: BackfillSnapshot until every boundary
+// in range has a snapshot, a line for each.
+int BackfillSnapshots(admin::v1::Admin::Stub& stub,
+                      const ClientOptions& options, const AdminFlags& flags) {
+  const std::string command = "backfill-snapshots";
+  admin::v1::BackfillSnapshotRequest request;
+  request.set_period(flags.every);
+  for (auto [flag, text, field] :
+       {std::tuple{"--from", &flags.from, request.mutable_from()},
+        std::tuple{"--to", &flags.to, request.mutable_to()}}) {
+    if (text->empty()) continue;
+    absl::Time t;
+    if (!ParseDay(*text, &t)) {
+      std::cerr << "kehu admin " << command << ": " << flag
+                << ": expected YYYY-MM-DD, got \"" << *text << "\"\n";
+      return kExitError;
+    }
+    field->set_seconds(absl::ToUnixSeconds(t));
+  }
+  if (flags.from.empty()) request.clear_from();
+  if (flags.to.empty()) request.clear_to();
+  int made = 0;
+  while (true) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + options.timeout));
+    admin::v1::BackfillSnapshotResponse r;
+    const absl::Time started = absl::Now();
+    grpc::Status s = stub.BackfillSnapshot(&context, request, &r);
+    if (!s.ok()) return Fail(command, options, s);
+    if (options.json) {
+      PrintJson(r);
+    } else if (!r.snapshot().empty()) {
+      std::cout << absl::StrFormat(
+          "snapshots/%s: %d events before it folded, population of %d "
+          "customers with purchases measured (%.2f s); %d to go\n",
+          r.snapshot(), r.folded(), r.purchasing_customers(),
+          absl::ToDoubleSeconds(absl::Now() - started), r.remaining());
+    }
+    if (r.snapshot().empty()) break;
+    ++made;
+    if (r.remaining() == 0) break;
+  }
+  if (!options.json && made == 0) {
+    std::cout << "every boundary in range has a snapshot\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunAdmin(const ClientOptions& options, const AdminFlags& flags) {
@@ -127,6 +176,8 @@ int RunAdmin(const ClientOptions& options, const AdminFlags& flags) {
                  : void(std::cout << "dropped " << r.dropped() << "\n");
     return kExitOk;
   }
+  if (command == "backfill-snapshots")
+    return BackfillSnapshots(*stub, options, flags);
   if (command != "rebuild") {
     std::cerr << "kehu admin: unknown command \"" << command << "\"\n";
     return kExitError;

@@ -66,13 +66,15 @@ AdminService::AdminService(ServingStores* stores,
                            projections::PopulationOptions options,
                            std::function<absl::Time()> clock,
                            const AuditTrail* audit,
-                           absl::Duration max_clock_skew)
+                           absl::Duration max_clock_skew,
+                           SnapshotBackfill backfill)
     : store_(nullptr),
       stores_(stores),
       options_(options),
       clock_(std::move(clock)),
       max_clock_skew_(max_clock_skew),
-      audit_(audit) {}
+      audit_(audit),
+      backfill_(backfill) {}
 
 absl::Status AdminService::Record(AuditEntry entry,
                                   const absl::Status& outcome) {
@@ -228,6 +230,75 @@ grpc::Status AdminService::ListStores(
     admin::v1::ListStoresResponse* response) {
   if (stores_ == nullptr) return NoBlueGreen();
   for (auto& status : stores_->List()) *response->add_stores() = std::move(status);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::BackfillSnapshot(
+    grpc::ServerContext* context,
+    const admin::v1::BackfillSnapshotRequest* request,
+    admin::v1::BackfillSnapshotResponse* response) {
+  if (stores_ == nullptr || backfill_.snapshots == nullptr) {
+    return grpc::Status(
+        grpc::StatusCode::FAILED_PRECONDITION,
+        "backfilling snapshots needs the embedded log; on Kafka each member "
+        "snapshots the partitions it holds, which a replay of the whole "
+        "topic does not give");
+  }
+  SnapshotPeriod period = backfill_.period;
+  if (!request->period().empty()) {
+    absl::StatusOr<SnapshotPeriod> named =
+        ParseSnapshotPeriod(request->period());
+    if (!named.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("period: ", named.status().message()));
+    }
+    period = *named;
+  }
+  std::optional<absl::Time> from;
+  std::optional<absl::Time> to;
+  if (request->has_from()) {
+    from = absl::FromUnixSeconds(request->from().seconds()) +
+           absl::Nanoseconds(request->from().nanos());
+  }
+  if (request->has_to()) {
+    to = absl::FromUnixSeconds(request->to().seconds()) +
+         absl::Nanoseconds(request->to().nanos());
+  }
+  if (from.has_value() && to.has_value() && *from > *to) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "from: after to");
+  }
+
+  absl::MutexLock lock(&backfill_mu_);
+  absl::StatusOr<std::optional<BusinessTimeSpan>> span =
+      ReadBusinessTimeSpan(*backfill_.log);
+  if (!span.ok()) return infra::ToGrpcStatus(span.status());
+  if (!span->has_value()) return grpc::Status::OK;  // an empty log
+  const std::vector<absl::Time> missing =
+      backfill_.snapshots->Missing(period, **span, from, to);
+  if (missing.empty()) return grpc::Status::OK;
+
+  projections::ReplayOptions replay;  // one thread: the server is serving
+  replay.threads = 1;
+  replay.cancelled = [context] { return context->IsCancelled(); };
+  const absl::Time started = absl::Now();
+  absl::StatusOr<projections::ReplayResult> result =
+      backfill_.snapshots->Backfill(
+          backfill_.log, missing[0],
+          stores_->active_store()->reporting_currency(), replay);
+  absl::Status recorded =
+      Record(BackfillAuditEntry(missing[0], period, CallerOf(*context), result,
+                                absl::Now() - started),
+             result.status());
+  if (!result.ok()) return infra::ToGrpcStatus(result.status());
+  if (!recorded.ok()) return infra::ToGrpcStatus(recorded);
+  response->set_snapshot(PopulationSnapshots::NameOf(missing[0]));
+  response->set_records(result->records);
+  response->set_folded(result->folded);
+  if (result->fit.has_value()) {
+    response->set_purchasing_customers(
+        result->fit->population.purchasing_customers());
+  }
+  response->set_remaining(static_cast<int32_t>(missing.size() - 1));
   return grpc::Status::OK;
 }
 

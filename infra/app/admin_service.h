@@ -9,7 +9,12 @@
 // backend, where a rebuild is a second server in a new consumer group)
 // they answer FAILED_PRECONDITION saying so.
 //
-// Every action that changes something (fit, rebuild, switch, drop) is
+// BackfillSnapshot makes the population snapshot of the oldest boundary
+// the server's schedule never saw (PopulationSnapshots::Backfill), one per
+// call, one call at a time, on the embedded log only.
+//
+// Every action that changes something (fit, rebuild, switch, drop,
+// backfill) is
 // recorded in the audit trail (audit_trail.h) with its caller — the name of
 // the caller's bearer token, else the peer address — its arguments and its
 // outcome, before the call returns; ListAuditTrail reads it back.
@@ -24,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "infra/app/audit_trail.h"
+#include "infra/app/population_snapshots.h"
 #include "infra/app/serving_stores.h"
 #include "infra/projection_store.h"
 #include "kehu/admin/v1/admin.grpc.pb.h"
@@ -33,6 +39,15 @@ namespace kehu::app {
 
 // How long Switch waits at most for the standby to catch up.
 inline constexpr absl::Duration kSwitchCatchUpLimit = absl::Seconds(60);
+
+// What BackfillSnapshot works with; not owned, must outlive the service.
+struct SnapshotBackfill {
+  PopulationSnapshots* snapshots = nullptr;
+  // The log replayed; the one the stores fold.
+  infra::EventLog* log = nullptr;
+  // When the request names none.
+  SnapshotPeriod period = SnapshotPeriod::kMonth;
+};
 
 class AdminService final : public admin::v1::Admin::Service {
  public:
@@ -45,10 +60,12 @@ class AdminService final : public admin::v1::Admin::Service {
                std::function<absl::Time()> clock,
                absl::Duration max_clock_skew = absl::Minutes(5),
                const AuditTrail* audit = nullptr);
-  // Fits and rebuilds the stores of `stores` (not owned).
+  // Fits and rebuilds the stores of `stores` (not owned); backfills
+  // snapshots when `backfill` names them.
   AdminService(ServingStores* stores, projections::PopulationOptions options,
                std::function<absl::Time()> clock, const AuditTrail* audit,
-               absl::Duration max_clock_skew = absl::Minutes(5));
+               absl::Duration max_clock_skew = absl::Minutes(5),
+               SnapshotBackfill backfill = {});
 
   grpc::Status Fit(grpc::ServerContext* context,
                    const admin::v1::FitRequest* request,
@@ -65,6 +82,10 @@ class AdminService final : public admin::v1::Admin::Service {
   grpc::Status ListStores(grpc::ServerContext* context,
                           const admin::v1::ListStoresRequest* request,
                           admin::v1::ListStoresResponse* response) override;
+  grpc::Status BackfillSnapshot(
+      grpc::ServerContext* context,
+      const admin::v1::BackfillSnapshotRequest* request,
+      admin::v1::BackfillSnapshotResponse* response) override;
   grpc::Status ListAuditTrail(
       grpc::ServerContext* context,
       const admin::v1::ListAuditTrailRequest* request,
@@ -89,6 +110,8 @@ class AdminService final : public admin::v1::Admin::Service {
   const absl::Duration max_clock_skew_;
   const AuditTrail* const audit_;  // may be null
   absl::Mutex fit_mu_;             // one fit at a time
+  const SnapshotBackfill backfill_;
+  absl::Mutex backfill_mu_;  // one backfill at a time
 };
 
 // Who made the call, for the audit trail: "token NAME" when it presented a

@@ -99,7 +99,8 @@ struct ClientOptions {
 // options.as_of and prints what it measured.
 int RunFit(const ClientOptions& options);
 
-// `kehu admin COMMAND`: rebuild, stores, switch, drop-standby, audit.
+// `kehu admin COMMAND`: rebuild, stores, switch, drop-standby, audit,
+// backfill-snapshots.
 struct AdminFlags {
   std::string command;
   // rebuild: the new store's reporting currency ("" = the active one's),
@@ -108,6 +109,11 @@ struct AdminFlags {
   bool wait = false;
   // audit: newest entries shown.
   int limit = 50;
+  // backfill-snapshots: the period ("" = the server's) and the range of
+  // boundaries, YYYY-MM-DD ("" = no limit).
+  std::string every;
+  std::string from;
+  std::string to;
 };
 int RunAdmin(const ClientOptions& options, const AdminFlags& flags);
 int RunQueryGet(const ClientOptions& options, const std::string& customer_id);

@@ -343,8 +343,22 @@ int Main(int argc, char** argv) {
   audit_cmd->add_option("-n,--limit", admin.limit, "Entries")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
-  for (auto* sub : {rebuild_cmd, stores_cmd, switch_cmd, drop_cmd, audit_cmd})
+  auto* backfill_cmd = admin_cmd->add_subcommand(
+      "backfill-snapshots",
+      "Snapshot, by replays while serving, every period boundary without one");
+  backfill_cmd
+      ->add_option("--every", admin.every,
+                   "Period whose boundaries get snapshots (default: the "
+                   "server's --snapshot-every)")
+      ->check(CLI::IsMember({"day", "week", "month", "quarter", "year"}));
+  backfill_cmd->add_option("--from", admin.from,
+                           "Only boundaries at or after YYYY-MM-DD");
+  backfill_cmd->add_option("--to", admin.to,
+                           "Only boundaries at or before YYYY-MM-DD");
+  for (auto* sub : {rebuild_cmd, stores_cmd, switch_cmd, drop_cmd, audit_cmd,
+                    backfill_cmd}) {
     sub->fallthrough();
+  }
 
   auto* query_cmd = app.add_subcommand("query", "Ask the query service");
   query_cmd->require_subcommand(1);
@@ -534,6 +548,12 @@ int Main(int argc, char** argv) {
   }
   if (admin_cmd->parsed()) {
     client.timeout = absl::Seconds(admin_timeout_seconds);
+    // Each backfill call is a replay of the whole log: an hour unless
+    // --timeout says otherwise.
+    if (backfill_cmd->parsed() &&
+        admin_cmd->get_option("--timeout")->count() == 0) {
+      client.timeout = absl::Hours(1);
+    }
     admin.command = admin_cmd->get_subcommands().front()->get_name();
     return RunAdmin(client, admin);
   }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "infra/rocks_status.h"
 #include "infra/status_macros.h"
@@ -333,6 +334,51 @@ absl::StatusOr<std::vector<std::string>> PopulationSnapshots::RemoveOldest(
     }
     removed.push_back(std::move(name));
   }
+}
+
+std::vector<absl::Time> PopulationSnapshots::Missing(
+    SnapshotPeriod period, BusinessTimeSpan span,
+    std::optional<absl::Time> from, std::optional<absl::Time> to,
+    int* held) const {
+  std::vector<absl::Time> missing;
+  if (held != nullptr) *held = 0;
+  absl::MutexLock lock(&mu_);
+  for (absl::Time boundary : BoundariesBetween(period, span.first, span.last)) {
+    if ((from.has_value() && boundary < *from) ||
+        (to.has_value() && boundary > *to)) {
+      continue;
+    }
+    if (snapshots_.count(boundary) == 0) {
+      missing.push_back(boundary);
+    } else if (held != nullptr) {
+      ++*held;
+    }
+  }
+  return missing;
+}
+
+admin::v1::AuditEntry BackfillAuditEntry(
+    absl::Time boundary, SnapshotPeriod period, const std::string& caller,
+    const absl::StatusOr<projections::ReplayResult>& result,
+    absl::Duration took) {
+  admin::v1::AuditEntry entry;
+  entry.set_action("snapshot-backfill");
+  entry.set_caller(caller);
+  auto& args = *entry.mutable_arguments();
+  args["boundary"] = PopulationSnapshots::NameOf(boundary);
+  args["period"] = SnapshotPeriodName(period);
+  entry.set_outcome(result.ok() ? "ok"
+                                : std::string(result.status().message()));
+  if (result.ok()) {
+    entry.set_detail(absl::StrCat(
+        "snapshots/", PopulationSnapshots::NameOf(boundary), ": replayed ",
+        result->records, " records up to offsets ",
+        absl::StrJoin(result->stop_offsets, ","), ", ", result->folded,
+        " folded (occurred before the boundary), population measured at the "
+        "boundary, in ",
+        absl::FormatDuration(absl::Trunc(took, absl::Milliseconds(1)))));
+  }
+  return entry;
 }
 
 std::optional<query::PopulationSnapshot> PopulationSnapshots::AtOrBefore(

@@ -65,6 +65,7 @@
 #include "absl/time/time.h"
 #include "infra/event_log.h"
 #include "infra/projection_store.h"
+#include "kehu/admin/v1/admin.pb.h"
 #include "projections/population.h"
 #include "projections/replay.h"
 #include "query/population_history.h"
@@ -108,6 +109,13 @@ absl::StatusOr<std::optional<BusinessTimeSpan>> ReadBusinessTimeSpan(
 std::vector<absl::Time> BoundariesBetween(SnapshotPeriod period,
                                           absl::Time first, absl::Time last);
 
+// The audit entry ("snapshot-backfill") of a Backfill() of `boundary` by
+// `caller` that gave `result` in `took`.
+admin::v1::AuditEntry BackfillAuditEntry(
+    absl::Time boundary, SnapshotPeriod period, const std::string& caller,
+    const absl::StatusOr<projections::ReplayResult>& result,
+    absl::Duration took);
+
 class PopulationSnapshots final : public query::PopulationHistory {
  public:
   // The snapshots in DATA/snapshots with their population rows, oldest
@@ -144,6 +152,15 @@ class PopulationSnapshots final : public query::PopulationHistory {
   // oldest snapshot left then fall back to the store's last fit, and say
   // so, as before the first snapshot.
   absl::StatusOr<std::vector<std::string>> RemoveOldest(size_t keep);
+
+  // The boundaries of `period` business time crossed from span.first to
+  // span.last (BoundariesBetween), within [from, to] where given, that
+  // have no snapshot, oldest first; `held` (may be null) gets how many of
+  // them have one.
+  std::vector<absl::Time> Missing(SnapshotPeriod period, BusinessTimeSpan span,
+                                  std::optional<absl::Time> from,
+                                  std::optional<absl::Time> to,
+                                  int* held = nullptr) const;
 
   // query::PopulationHistory.
   std::optional<query::PopulationSnapshot> AtOrBefore(

@@ -70,12 +70,14 @@ absl::Status Server::Start() {
   builder.RegisterService(query_.get());
   auto clock = [] { return absl::Now(); };
   admin_ = stores_ != nullptr
-               ? std::make_unique<AdminService>(stores_.get(),
+               ? std::make_unique<AdminService>(
+                     stores_.get(), options_.population, clock, audit_.get(),
+                     absl::Minutes(5),
+                     SnapshotBackfill{snapshots_.get(), log_.get(),
+                                      options_.snapshot_period})
+               : std::make_unique<AdminService>(kafka_store_.get(),
                                                 options_.population, clock,
-                                                audit_.get())
-               : std::make_unique<AdminService>(
-                     kafka_store_.get(), options_.population, clock,
-                     absl::Minutes(5), audit_.get());
+                                                absl::Minutes(5), audit_.get());
   builder.RegisterService(admin_.get());
   health_ = std::make_unique<HealthService>(
       std::vector<std::string>{ingest::v1::Ingest::service_full_name(),

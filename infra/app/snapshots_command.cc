@@ -1,5 +1,6 @@
 #include <filesystem>
 #include <iostream>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -17,32 +18,6 @@ namespace {
 int Fail(const std::string& message) {
   std::cerr << "kehu snapshots: " << message << "\n";
   return kExitError;
-}
-
-// Records one backfilled snapshot (or the failure to make it) in DIR's
-// audit trail.
-absl::Status RecordBackfill(
-    const std::string& data_dir, absl::Time boundary, SnapshotPeriod period,
-    const absl::StatusOr<projections::ReplayResult>& result,
-    absl::Duration took) {
-  admin::v1::AuditEntry entry;
-  entry.set_action("snapshot-backfill");
-  entry.set_caller(LocalUserCaller());
-  auto& args = *entry.mutable_arguments();
-  args["boundary"] = PopulationSnapshots::NameOf(boundary);
-  args["period"] = SnapshotPeriodName(period);
-  entry.set_outcome(result.ok() ? "ok"
-                                : std::string(result.status().message()));
-  if (result.ok()) {
-    entry.set_detail(absl::StrCat(
-        "snapshots/", PopulationSnapshots::NameOf(boundary), ": replayed ",
-        result->records, " records up to offsets ",
-        absl::StrJoin(result->stop_offsets, ","), ", ", result->folded,
-        " folded (occurred before the boundary), population measured at the "
-        "boundary, in ",
-        absl::FormatDuration(absl::Trunc(took, absl::Milliseconds(1)))));
-  }
-  return AuditTrail(data_dir).Record(entry);
 }
 
 }  // namespace
@@ -95,23 +70,9 @@ int RunSnapshotsBackfill(const SnapshotsCommandOptions& options) {
     std::cout << "the log holds no events: no boundary to snapshot\n";
     return kExitOk;
   }
-  std::vector<absl::Time> due;
   int existing = 0;
-  for (absl::Time boundary :
-       BoundariesBetween(*period, (*span)->first, (*span)->last)) {
-    if ((from.has_value() && boundary < *from) ||
-        (to.has_value() && boundary > *to)) {
-      continue;
-    }
-    std::optional<query::PopulationSnapshot> held =
-        (*snapshots)->AtOrBefore(boundary);
-    if (held.has_value() &&
-        held->name == PopulationSnapshots::NameOf(boundary)) {
-      ++existing;
-      continue;
-    }
-    due.push_back(boundary);
-  }
+  const std::vector<absl::Time> due =
+      (*snapshots)->Missing(*period, **span, from, to, &existing);
   std::cout << absl::StrFormat(
       "events occurred from %s to %s: %d %s boundaries to snapshot, %d "
       "snapshotted already\n",
@@ -133,7 +94,9 @@ int RunSnapshotsBackfill(const SnapshotsCommandOptions& options) {
     }
     const absl::Duration took = absl::Now() - started;
     absl::Status recorded =
-        RecordBackfill(options.data_dir, boundary, *period, result, took);
+        AuditTrail(options.data_dir)
+            .Record(BackfillAuditEntry(boundary, *period, LocalUserCaller(),
+                                       result, took));
     if (!result.ok()) {
       return Fail(
           absl::StrCat("snapshots/", name, ": ", result.status().message()));

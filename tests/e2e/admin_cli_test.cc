@@ -24,6 +24,43 @@ Finished Kehu(std::vector<std::string> args) {
   return RunToEnd(args);
 }
 
+// History loaded before the server started has no snapshots;
+// `kehu admin backfill-snapshots` makes them while it serves.
+TEST(AdminCliTest, BackfillSnapshotsWhileServing) {
+  TempDir dir;
+  const std::string data = dir.Sub("data");
+  Finished sim =
+      Kehu({"simulate", "--customers", "60", "--seed", "4", "--days", "75",
+            "--start", "2025-01-01", "-o", dir.Sub("events.ndjson")});
+  ASSERT_EQ(sim.code, 0) << sim.err;
+  ASSERT_EQ(Kehu({"produce", dir.Sub("events.ndjson"), "--data", data}).code,
+            0);
+  Subprocess server({KEHU_BINARY, "serve", "--data", data, "--listen",
+                     "127.0.0.1:0", "--fit-interval-hours", "0"});
+  const std::string line = server.ReadStderrUntil("listening on ");
+  ASSERT_THAT(line, HasSubstr("127.0.0.1:")) << server.stderr_text();
+  const size_t begin = line.find("listening on ") + 13;
+  const std::string address = line.substr(begin, line.find(',', begin) - begin);
+
+  Finished backfill =
+      Kehu({"admin", "backfill-snapshots", "--server", address});
+  ASSERT_EQ(backfill.code, 0) << backfill.err;
+  EXPECT_THAT(backfill.out,
+              ::testing::MatchesRegex("snapshots/2025-02-01: .*; 1 to go\n"
+                                      "snapshots/2025-03-01: .*; 0 to go\n"));
+  Finished again = Kehu({"admin", "backfill-snapshots", "--server", address});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(again.out, "every boundary in range has a snapshot\n");
+  Finished listed = Kehu({"snapshots", "list", "--data", data});
+  EXPECT_THAT(listed.out, HasSubstr("2025-03-01 "));
+
+  Finished bad = Kehu(
+      {"admin", "backfill-snapshots", "--from", "March", "--server", address});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("kehu admin backfill-snapshots: --from: "
+                                 "expected YYYY-MM-DD, got \"March\""));
+}
+
 TEST(AdminCliTest, RebuildSwitchAndAuditFromTheCommandLine) {
   TempDir dir;
   const std::string data = dir.Sub("data");

@@ -14,6 +14,7 @@
 #include "infra/app/server.h"
 #include "infra/kafka_handles.h"
 #include "infra/murmur2.h"
+#include "kehu/admin/v1/admin.grpc.pb.h"
 #include "kehu/ingest/v1/ingest.grpc.pb.h"
 #include "kehu/query/v1/query.grpc.pb.h"
 #include "tests/testing/customer_states.h"
@@ -326,6 +327,16 @@ TEST_P(KafkaServerTest, PopulationSnapshotsAreTakenOnKafkaToo) {
       server.snapshots()->AtOrBefore(boundary + absl::Hours(30));
   ASSERT_TRUE(used.has_value());
   EXPECT_EQ(used->name, name);
+
+  // Backfilling through the admin API needs the embedded log, and says so.
+  auto admin = admin::v1::Admin::NewStub(grpc::CreateChannel(
+      server.address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  admin::v1::BackfillSnapshotResponse response;
+  grpc::Status refused = admin->BackfillSnapshot(&context, {}, &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(refused.error_message(),
+              ::testing::HasSubstr("needs the embedded log"));
 }
 
 TEST_P(KafkaServerTest, StartFailsClearlyOnABadKafkaConfigFile) {

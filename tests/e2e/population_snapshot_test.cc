@@ -303,6 +303,67 @@ TEST(PopulationSnapshotTest, BoundariesCrossedAtOnceAreRecordedAsPassedOver) {
                                    "backfill` makes them)"));
 }
 
+// The boundaries passed over are backfilled through the admin API while
+// the server keeps serving: one per call, oldest first, each audited.
+TEST(PopulationSnapshotTest, PassedOverBoundariesAreBackfilledWhileServing) {
+  TempDir dir;
+  Server server(TestOptions(dir.path()));
+  ASSERT_OK(server.Start());
+  Client client(server.address());
+  auto ends = client.Append({
+      testing::Registered("e1", "C1", 0, "Ada"),
+      testing::Order("e2", "C1", 5, "O1", {{"A", 1, 9000, 4000}}),
+  });
+  ASSERT_TRUE(server.WaitUntilFolded(ends, absl::Now() + kPatience));
+  ASSERT_OK(server.TakeDueSnapshot());  // notes where the log stands
+  ends = client.Append({
+      testing::Order("e3", "C2", 40, "O2", {{"A", 1, 2000, 1500}}),
+      testing::Order("e4", "C3", 100, "O3", {{"A", 1, 1000, 500}}),
+  });
+  ASSERT_TRUE(server.WaitUntilFolded(ends, absl::Now() + kPatience));
+  ASSERT_OK(server.TakeDueSnapshot());  // 2025-04-01; passes over two
+  ASSERT_EQ(server.snapshots()->size(), 1u);
+
+  auto admin = admin::v1::Admin::NewStub(grpc::CreateChannel(
+      server.address(), grpc::InsecureChannelCredentials()));
+  auto backfill = [&](const std::string& period,
+                      admin::v1::BackfillSnapshotResponse* response) {
+    grpc::ClientContext context;
+    admin::v1::BackfillSnapshotRequest request;
+    request.set_period(period);
+    return admin->BackfillSnapshot(&context, request, response);
+  };
+  admin::v1::BackfillSnapshotResponse first;
+  ASSERT_TRUE(backfill("", &first).ok());
+  EXPECT_EQ(first.snapshot(), "2025-02-01");
+  EXPECT_EQ(first.records(), 4);
+  EXPECT_EQ(first.folded(), 2);  // e1, e2: before February
+  EXPECT_EQ(first.purchasing_customers(), 1);
+  EXPECT_EQ(first.remaining(), 1);
+  admin::v1::BackfillSnapshotResponse second;
+  ASSERT_TRUE(backfill("month", &second).ok());
+  EXPECT_EQ(second.snapshot(), "2025-03-01");
+  EXPECT_EQ(second.purchasing_customers(), 2);
+  EXPECT_EQ(second.remaining(), 0);
+  admin::v1::BackfillSnapshotResponse none;
+  ASSERT_TRUE(backfill("", &none).ok());
+  EXPECT_EQ(none.snapshot(), "");
+
+  // As-of reads use them at once; the audit trail names who made them.
+  EXPECT_EQ(client.Get("C1", Day(45)).segments().population_snapshot(),
+            "2025-02-01");
+  auto audit = AuditTrail(dir.path()).Newest(3);
+  ASSERT_OK(audit.status());
+  EXPECT_EQ((*audit)[0].action(), "snapshot-backfill");
+  EXPECT_EQ((*audit)[0].arguments().at("boundary"), "2025-03-01");
+  EXPECT_THAT((*audit)[0].caller(), ::testing::StartsWith("peer "));
+
+  admin::v1::BackfillSnapshotResponse bad;
+  grpc::Status refused = backfill("fortnight", &bad);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused.error_message(), ::testing::StartsWith("period: "));
+}
+
 // Stopping the server cuts a snapshot's population step short: nothing of
 // the snapshot is left behind, and a later Take() of the same boundary
 // works.
