@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "infra/rocks_status.h"
 #include "infra/status_macros.h"
@@ -299,15 +300,37 @@ absl::StatusOr<projections::ReplayResult> PopulationSnapshots::Backfill(
   projections::ReplayResult result;
   KEHU_RETURN_IF_ERROR(
       Make(boundary, [&](const std::string& dir) -> absl::Status {
-        // As `kehu replay` opens its store (projections/replay.h).
+        // The replay's store is scratch (removed by Open() after a crash,
+        // by its suffix): the snapshot keeps its population only.
+        const std::string scratch = absl::StrCat(
+            absl::StripSuffix(dir, kTempSuffix), ".replay", kTempSuffix);
+        std::error_code ec;
+        fs::remove_all(scratch, ec);
         infra::ProjectionStoreOptions options;
         options.reporting_currency = reporting_currency;
-        options.bulk_load = true;
+        std::optional<store::v1::PopulationModel> population;
+        {
+          infra::ProjectionStoreOptions bulk = options;  // as `kehu replay`
+          bulk.bulk_load = true;
+          KEHU_ASSIGN_OR_RETURN(std::unique_ptr<infra::ProjectionStore> store,
+                                infra::ProjectionStore::Open(scratch, bulk));
+          absl::StatusOr<projections::ReplayResult> replayed =
+              projections::Replay(log, store.get(), replay);
+          if (replayed.ok()) {
+            result = *std::move(replayed);
+            KEHU_ASSIGN_OR_RETURN(population, store->GetPopulation());
+          }
+          store.reset();
+          fs::remove_all(scratch, ec);
+          KEHU_RETURN_IF_ERROR(replayed.status());
+        }
+        if (!population.has_value()) {
+          return absl::InternalError("the replay measured no population");
+        }
         KEHU_ASSIGN_OR_RETURN(std::unique_ptr<infra::ProjectionStore> store,
                               infra::ProjectionStore::Open(dir, options));
-        KEHU_ASSIGN_OR_RETURN(result,
-                              projections::Replay(log, store.get(), replay));
-        return absl::OkStatus();
+        KEHU_RETURN_IF_ERROR(store->PutPopulation(*population));
+        return store->Flush();
       }));
   return result;
 }

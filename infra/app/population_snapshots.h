@@ -30,24 +30,27 @@
 // Backfill: the boundaries the schedule never saw — history loaded while
 // no server ran (`kehu produce --data`), or several periods crossed at once
 // (the schedule snapshots the last only and records the others as passed
-// over) — get their snapshot from a
-// replay instead (Backfill(), `kehu snapshots backfill`): the events that
+// over) — get their snapshot from a replay instead (Backfill(), `kehu
+// snapshots backfill`, `kehu admin backfill-snapshots`): the events that
 // occurred before the boundary, as the log holds them now, folded into a
-// fresh store whose population is measured at the boundary. Such a
+// scratch store whose population is measured at the boundary. Such a
 // snapshot says what the log knows today about that time, late events
 // included, where a snapshot the schedule took says what the system knew
 // then; the audit trail tells them apart (`snapshot` / `snapshot-backfill`),
 // and so do the log positions the population names (the log's end when
-// the backfill ran).
+// the backfill ran). It keeps the population row alone — all as-of reads
+// use — not the scratch store, which at a million customers takes about
+// as much disk as the live store; `kehu replay --until` cut at the same
+// instant builds such a store again (with whatever arrived late for that
+// time since).
 //
-// Limitations: each snapshot keeps the table files of its time alive, so
-// over months the snapshots can take as much disk as the store again and
-// more (a backfilled one shares no files with the store); `kehu serve
-// --snapshot-keep N` keeps the newest N (RemoveOldest), else they are
-// deleted by hand (the server reads the directory at start). On Kafka each
-// member of the consumer group snapshots its own store, over the partitions
-// it holds, as its population step measures them; backfills read the
-// embedded log only.
+// Limitations: each scheduled snapshot keeps the table files of its time
+// alive, so over months the snapshots can take as much disk as the store
+// again and more; `kehu serve --snapshot-keep N` keeps the newest N
+// (RemoveOldest), else they are deleted by hand (the server reads the
+// directory at start). On Kafka each member of the consumer group
+// snapshots its own store, over the partitions it holds, as its
+// population step measures them; backfills read the embedded log only.
 #ifndef KEHU_INFRA_APP_POPULATION_SNAPSHOTS_H_
 #define KEHU_INFRA_APP_POPULATION_SNAPSHOTS_H_
 
@@ -138,11 +141,12 @@ class PopulationSnapshots final : public query::PopulationHistory {
                     std::function<bool()> cancelled = {});
 
   // Builds the snapshot of `boundary` by a replay of `log` (see Backfill
-  // above): the events that occurred before the boundary, into a fresh
-  // store in `reporting_currency`, with the population measured at the
-  // boundary. `replay` gives threads, batches, progress and cancellation;
-  // its cuts and fit are set here. ALREADY_EXISTS when that boundary has a
-  // snapshot; a replay that fails or is cancelled leaves nothing.
+  // above): the events that occurred before the boundary, into a scratch
+  // store in `reporting_currency` whose population, measured at the
+  // boundary, the snapshot keeps. `replay` gives threads, batches, progress and
+  // cancellation; its cuts and fit are set here. ALREADY_EXISTS when that
+  // boundary has a snapshot; a replay that fails or is cancelled leaves
+  // nothing.
   absl::StatusOr<projections::ReplayResult> Backfill(
       infra::EventLog* log, absl::Time boundary,
       const std::string& reporting_currency, projections::ReplayOptions replay);
