@@ -276,6 +276,17 @@ grpc::Status AdminService::BackfillSnapshot(
   const std::vector<absl::Time> missing =
       backfill_.snapshots->Missing(period, **span, from, to);
   if (missing.empty()) return grpc::Status::OK;
+  if (missing.size() > kMaxBackfillBoundaries) {
+    return grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("from, to: ", missing.size(), " ",
+                     std::string(SnapshotPeriodName(period)),
+                     " boundaries without a snapshot between ",
+                     PopulationSnapshots::NameOf(missing.front()), " and ",
+                     PopulationSnapshots::NameOf(missing.back()),
+                     ", more than ", kMaxBackfillBoundaries,
+                     " at once: choose a range"));
+  }
 
   projections::ReplayOptions replay;  // one thread: the server is serving
   replay.threads = 1;

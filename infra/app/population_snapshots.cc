@@ -365,12 +365,13 @@ std::vector<absl::Time> PopulationSnapshots::Missing(
     int* held) const {
   std::vector<absl::Time> missing;
   if (held != nullptr) *held = 0;
+  // The boundaries after `first` up to `last`, and within [from, to].
+  absl::Time first = span.first;
+  absl::Time last = span.last;
+  if (from.has_value()) first = std::max(first, *from - absl::Nanoseconds(1));
+  if (to.has_value()) last = std::min(last, *to);
   absl::MutexLock lock(&mu_);
-  for (absl::Time boundary : BoundariesBetween(period, span.first, span.last)) {
-    if ((from.has_value() && boundary < *from) ||
-        (to.has_value() && boundary > *to)) {
-      continue;
-    }
+  for (absl::Time boundary : BoundariesBetween(period, first, last)) {
     if (snapshots_.count(boundary) == 0) {
       missing.push_back(boundary);
     } else if (held != nullptr) {

@@ -112,6 +112,11 @@ absl::StatusOr<std::optional<BusinessTimeSpan>> ReadBusinessTimeSpan(
 std::vector<absl::Time> BoundariesBetween(SnapshotPeriod period,
                                           absl::Time first, absl::Time last);
 
+// Backfills refuse more boundaries than this at once (an event dated in
+// 1970 by mistake would otherwise ask for decades of replays): a range
+// (from, to) narrows them.
+inline constexpr size_t kMaxBackfillBoundaries = 1000;
+
 // The audit entry ("snapshot-backfill") of a Backfill() of `boundary` by
 // `caller` that gave `result` in `took`.
 admin::v1::AuditEntry BackfillAuditEntry(

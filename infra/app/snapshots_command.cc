@@ -80,6 +80,11 @@ int RunSnapshotsBackfill(const SnapshotsCommandOptions& options) {
       absl::FormatTime("%Y-%m-%d", (*span)->last, absl::UTCTimeZone()),
       due.size(), SnapshotPeriodName(*period), existing);
 
+  if (due.size() > kMaxBackfillBoundaries) {
+    return Fail(absl::StrCat("more than ", kMaxBackfillBoundaries,
+                             " boundaries at once; choose a range with "
+                             "--from and --to"));
+  }
   std::string currency = ActiveStoreCurrency(options.data_dir);
   if (currency.empty()) currency = "EUR";
   for (absl::Time boundary : due) {

@@ -362,6 +362,13 @@ TEST(PopulationSnapshotTest, PassedOverBoundariesAreBackfilledWhileServing) {
   grpc::Status refused = backfill("fortnight", &bad);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(refused.error_message(), ::testing::StartsWith("period: "));
+  // An event dated decades early: thousands of days to replay, refused.
+  client.Append({testing::Registered("e5", "C4", -20000, "Old")});
+  refused = backfill("day", &bad);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused.error_message(),
+              ::testing::StartsWith("from, to: 20097 day boundaries without "
+                                    "a snapshot between 1970-04-01 and "));
 }
 
 // Stopping the server cuts a snapshot's population step short: nothing of

@@ -191,6 +191,34 @@ TEST(ReplayCliTest, SnapshotsBackfillCoversTheMonthsOfALoadedHistory) {
   // Listing works beside it.
   EXPECT_EQ(Kehu({"snapshots", "list", "--data", data}).code, 0);
 
+  // One event dated decades early would ask for thousands of replays:
+  // refused, and a range narrows it.
+  {
+    std::ofstream events(dir.Sub("stray.ndjson"));
+    events << R"({"eventId": "s1", "customerId": "C1", "occurredAt": )"
+              R"("1975-06-01T00:00:00Z", "customerRegistered": {}})"
+           << "\n"
+           << R"({"eventId": "s2", "customerId": "C1", "occurredAt": )"
+              R"("2025-01-03T12:00:00Z", "customerRegistered": {}})"
+           << "\n";
+  }
+  ASSERT_EQ(
+      Kehu({"produce", dir.Sub("stray.ndjson"), "--data", dir.Sub("stray")})
+          .code,
+      0);
+  Finished stray = Kehu(
+      {"snapshots", "backfill", "--data", dir.Sub("stray"), "--every", "day"});
+  EXPECT_EQ(stray.code, 1);
+  EXPECT_THAT(stray.out, HasSubstr("events occurred from 1975-06-01 to "
+                                   "2025-01-03: 18114 day boundaries"));
+  EXPECT_THAT(stray.err, HasSubstr("kehu snapshots: more than 1000 "
+                                   "boundaries at once; choose a range with "
+                                   "--from and --to"));
+  Finished narrowed = Kehu({"snapshots", "backfill", "--data", dir.Sub("stray"),
+                            "--every", "day", "--from", "2025-01-01"});
+  EXPECT_EQ(narrowed.code, 0) << narrowed.err;
+  EXPECT_THAT(narrowed.out, HasSubstr("3 day boundaries to snapshot"));
+
   Finished bad_to = Kehu({"snapshots", "backfill", "--data", dir.Sub("none"),
                           "--to", "2025-02-30"});
   EXPECT_EQ(bad_to.code, 1);
