@@ -141,9 +141,25 @@ absl::Status Server::TakeDueSnapshot() {
   if (!business.has_value()) return absl::OkStatus();
   const SnapshotPeriod period = options_.snapshot_period;
   if (!next_snapshot_.has_value()) {
+    const std::optional<absl::Time> latest = snapshots_->latest();
+    if (latest.has_value()) {
+      // Crossed while no server ran: said once, with the remedy.
+      const std::vector<absl::Time> none =
+          BoundariesBetween(period, *latest, *business);
+      if (!none.empty()) {
+        std::cerr << "kehu serve: " << none.size() << " "
+                  << SnapshotPeriodName(period)
+                  << " boundaries since the last snapshot ("
+                  << PopulationSnapshots::NameOf(*latest)
+                  << ") have none: " << PopulationSnapshots::NameOf(none[0])
+                  << (none.size() > 1
+                          ? " to " + PopulationSnapshots::NameOf(none.back())
+                          : "")
+                  << "; `kehu admin backfill-snapshots` makes them\n";
+      }
+    }
     next_snapshot_ = NextPeriodStart(
-        period, std::max(*business,
-                         snapshots_->latest().value_or(absl::InfinitePast())));
+        period, std::max(*business, latest.value_or(absl::InfinitePast())));
     return absl::OkStatus();
   }
   if (*business < *next_snapshot_) return absl::OkStatus();

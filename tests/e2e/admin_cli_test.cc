@@ -35,23 +35,32 @@ TEST(AdminCliTest, BackfillSnapshotsWhileServing) {
   ASSERT_EQ(sim.code, 0) << sim.err;
   ASSERT_EQ(Kehu({"produce", dir.Sub("events.ndjson"), "--data", data}).code,
             0);
+  // February offline, before the server starts.
+  Finished offline =
+      Kehu({"snapshots", "backfill", "--data", data, "--to", "2025-02-01"});
+  ASSERT_EQ(offline.code, 0) << offline.err;
   Subprocess server({KEHU_BINARY, "serve", "--data", data, "--listen",
                      "127.0.0.1:0", "--fit-interval-hours", "0"});
   const std::string line = server.ReadStderrUntil("listening on ");
   ASSERT_THAT(line, HasSubstr("127.0.0.1:")) << server.stderr_text();
   const size_t begin = line.find("listening on ") + 13;
   const std::string address = line.substr(begin, line.find(',', begin) - begin);
+  // The schedule's first look says what is missing, and how to make it.
+  EXPECT_THAT(server.ReadStderrUntil("makes them"),
+              HasSubstr("kehu serve: 1 month boundaries since the last "
+                        "snapshot (2025-02-01) have none: 2025-03-01; `kehu "
+                        "admin backfill-snapshots` makes them"));
 
   Finished backfill =
       Kehu({"admin", "backfill-snapshots", "--server", address});
   ASSERT_EQ(backfill.code, 0) << backfill.err;
   EXPECT_THAT(backfill.out,
-              ::testing::MatchesRegex("snapshots/2025-02-01: .*; 1 to go\n"
-                                      "snapshots/2025-03-01: .*; 0 to go\n"));
+              ::testing::MatchesRegex("snapshots/2025-03-01: .*; 0 to go\n"));
   Finished again = Kehu({"admin", "backfill-snapshots", "--server", address});
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_EQ(again.out, "every boundary in range has a snapshot\n");
   Finished listed = Kehu({"snapshots", "list", "--data", data});
+  EXPECT_THAT(listed.out, HasSubstr("2025-02-01 "));
   EXPECT_THAT(listed.out, HasSubstr("2025-03-01 "));
 
   Finished bad = Kehu(
