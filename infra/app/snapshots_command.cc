@@ -39,6 +39,10 @@ int RunSnapshotsBackfill(const SnapshotsCommandOptions& options) {
     }
     *out = t;
   }
+  if (from.has_value() && to.has_value() && *from > *to) {
+    return Fail(
+        absl::StrCat("--from ", options.from, " is after --to ", options.to));
+  }
 
   const std::string log_dir = options.data_dir + "/log";
   std::error_code ec;

@@ -224,6 +224,11 @@ TEST(ReplayCliTest, SnapshotsBackfillCoversTheMonthsOfALoadedHistory) {
   EXPECT_EQ(bad_to.code, 1);
   EXPECT_THAT(bad_to.err, HasSubstr("kehu snapshots: --to: expected "
                                     "YYYY-MM-DD, got \"2025-02-30\""));
+  Finished reversed = Kehu({"snapshots", "backfill", "--data", dir.Sub("none"),
+                            "--from", "2025-03-01", "--to", "2025-02-01"});
+  EXPECT_EQ(reversed.code, 1);
+  EXPECT_THAT(reversed.err, HasSubstr("kehu snapshots: --from 2025-03-01 is "
+                                      "after --to 2025-02-01"));
   Finished no_log = Kehu({"snapshots", "backfill", "--data", dir.Sub("none")});
   EXPECT_EQ(no_log.code, 1);
   EXPECT_THAT(no_log.err, HasSubstr("kehu snapshots: --data " +
