@@ -209,7 +209,7 @@ absl::Status Server::TakeDueSnapshot() {
     entry.set_detail(absl::StrCat(
         entry.detail(), entry.detail().empty() ? "" : "; ",
         "passed over without a snapshot: ", absl::StrJoin(passed_over, ", "),
-        " (`kehu snapshots backfill` makes them)"));
+        " (`kehu admin backfill-snapshots` makes them)"));
   }
   KEHU_RETURN_IF_ERROR(audit_->Record(entry));
   KEHU_RETURN_IF_ERROR(taken);

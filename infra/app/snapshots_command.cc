@@ -55,8 +55,8 @@ int RunSnapshotsBackfill(const SnapshotsCommandOptions& options) {
   if (absl::IsFailedPrecondition(log.status())) {
     return Fail(absl::StrCat(
         "the embedded log in ", log_dir,
-        " is open in another process (a running `kehu serve`?); stop it "
-        "before backfilling snapshots"));
+        " is open in another process (a running `kehu serve`?); stop it, "
+        "or backfill through it with `kehu admin backfill-snapshots`"));
   }
   if (!log.ok()) return Fail(std::string(log.status().message()));
 

@@ -299,8 +299,8 @@ TEST(PopulationSnapshotTest, BoundariesCrossedAtOnceAreRecordedAsPassedOver) {
   EXPECT_EQ((*audit)[0].action(), "snapshot");
   EXPECT_THAT((*audit)[0].detail(),
               ::testing::HasSubstr("passed over without a snapshot: "
-                                   "2025-02-01, 2025-03-01 (`kehu snapshots "
-                                   "backfill` makes them)"));
+                                   "2025-02-01, 2025-03-01 (`kehu admin "
+                                   "backfill-snapshots` makes them)"));
 }
 
 // The boundaries passed over are backfilled through the admin API while
