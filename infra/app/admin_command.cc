@@ -156,6 +156,13 @@ int RunAdmin(const ClientOptions& options, const AdminFlags& flags) {
     options.json ? PrintJson(r) : void(std::cout << FormatAudit(r));
     return kExitOk;
   }
+  if (command == "snapshots") {
+    admin::v1::ListSnapshotsResponse r;
+    grpc::Status s = stub->ListSnapshots(context().get(), {}, &r);
+    if (!s.ok()) return Fail(command, options, s);
+    options.json ? PrintJson(r) : void(std::cout << FormatSnapshots(r));
+    return kExitOk;
+  }
   if (command == "switch") {
     admin::v1::SwitchResponse r;
     grpc::Status s = stub->Switch(context().get(), {}, &r);

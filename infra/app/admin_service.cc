@@ -54,13 +54,15 @@ AdminService::AdminService(infra::ProjectionStore* store,
                            projections::PopulationOptions options,
                            std::function<absl::Time()> clock,
                            absl::Duration max_clock_skew,
-                           const AuditTrail* audit)
+                           const AuditTrail* audit,
+                           const PopulationSnapshots* snapshots)
     : store_(store),
       stores_(nullptr),
       options_(options),
       clock_(std::move(clock)),
       max_clock_skew_(max_clock_skew),
-      audit_(audit) {}
+      audit_(audit),
+      snapshots_(snapshots) {}
 
 AdminService::AdminService(ServingStores* stores,
                            projections::PopulationOptions options,
@@ -74,7 +76,8 @@ AdminService::AdminService(ServingStores* stores,
       clock_(std::move(clock)),
       max_clock_skew_(max_clock_skew),
       audit_(audit),
-      backfill_(backfill) {}
+      backfill_(backfill),
+      snapshots_(backfill.snapshots) {}
 
 absl::Status AdminService::Record(AuditEntry entry,
                                   const absl::Status& outcome) {
@@ -310,6 +313,14 @@ grpc::Status AdminService::BackfillSnapshot(
         result->fit->population.purchasing_customers());
   }
   response->set_remaining(static_cast<int32_t>(missing.size() - 1));
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListSnapshots(
+    grpc::ServerContext* /*context*/,
+    const admin::v1::ListSnapshotsRequest* /*request*/,
+    admin::v1::ListSnapshotsResponse* response) {
+  if (snapshots_ != nullptr) *response = DescribeSnapshots(snapshots_->All());
   return grpc::Status::OK;
 }
 

@@ -59,7 +59,8 @@ class AdminService final : public admin::v1::Admin::Service {
                projections::PopulationOptions options,
                std::function<absl::Time()> clock,
                absl::Duration max_clock_skew = absl::Minutes(5),
-               const AuditTrail* audit = nullptr);
+               const AuditTrail* audit = nullptr,
+               const PopulationSnapshots* snapshots = nullptr);
   // Fits and rebuilds the stores of `stores` (not owned); backfills
   // snapshots when `backfill` names them.
   AdminService(ServingStores* stores, projections::PopulationOptions options,
@@ -86,6 +87,10 @@ class AdminService final : public admin::v1::Admin::Service {
       grpc::ServerContext* context,
       const admin::v1::BackfillSnapshotRequest* request,
       admin::v1::BackfillSnapshotResponse* response) override;
+  grpc::Status ListSnapshots(
+      grpc::ServerContext* context,
+      const admin::v1::ListSnapshotsRequest* request,
+      admin::v1::ListSnapshotsResponse* response) override;
   grpc::Status ListAuditTrail(
       grpc::ServerContext* context,
       const admin::v1::ListAuditTrailRequest* request,
@@ -111,6 +116,8 @@ class AdminService final : public admin::v1::Admin::Service {
   const AuditTrail* const audit_;  // may be null
   absl::Mutex fit_mu_;             // one fit at a time
   const SnapshotBackfill backfill_;
+  // What ListSnapshots lists; may be null (an empty list).
+  const PopulationSnapshots* const snapshots_;
   absl::Mutex backfill_mu_;  // one backfill at a time
 };
 

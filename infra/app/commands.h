@@ -100,7 +100,7 @@ struct ClientOptions {
 int RunFit(const ClientOptions& options);
 
 // `kehu admin COMMAND`: rebuild, stores, switch, drop-standby, audit,
-// backfill-snapshots.
+// snapshots, backfill-snapshots.
 struct AdminFlags {
   std::string command;
   // rebuild: the new store's reporting currency ("" = the active one's),
@@ -213,8 +213,9 @@ struct SnapshotsCommandOptions {
 // audit trail. Refuses a log a running `serve` holds.
 int RunSnapshotsBackfill(const SnapshotsCommandOptions& options);
 // `kehu snapshots list`: the snapshots of DIR with what each population
-// measured; works beside a running `serve`.
-int RunSnapshotsList(const std::string& data_dir);
+// measured, a table or (`json`) a kehu.admin.v1.ListSnapshotsResponse;
+// works beside a running `serve`.
+int RunSnapshotsList(const std::string& data_dir, bool json);
 
 // Prints the digest of the store `store_name` of DIR ("" = the active
 // one: DIR/store unless a switch made another active; serving_stores.h)

@@ -43,6 +43,21 @@ void ReplayProgressDisplay::Show(const projections::ReplayProgress& p) {
   }
 }
 
+std::string FormatSnapshots(const admin::v1::ListSnapshotsResponse& r) {
+  if (r.snapshots().empty()) return "no population snapshots\n";
+  std::string out =
+      absl::StrFormat("%-12s %-11s %10s %10s %8s %12s\n", "snapshot",
+                      "measured", "active", "purchasing", "key", "log records");
+  for (const admin::v1::SnapshotStatus& s : r.snapshots()) {
+    int64_t records = 0;
+    for (int64_t position : s.log_positions()) records += position;
+    absl::StrAppendFormat(&out, "%-12s %-11s %10d %10d %8d %12d\n", s.name(),
+                          FormatDate(s.measured()), s.active_customers(),
+                          s.purchasing_customers(), s.key_customers(), records);
+  }
+  return out;
+}
+
 void PrintJson(const google::protobuf::Message& message) {
   std::string json;
   google::protobuf::util::JsonPrintOptions print;

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "kehu/admin/v1/admin.pb.h"
 #include "kehu/query/v1/query.pb.h"
 #include "projections/replay.h"
 
@@ -51,6 +52,10 @@ class ReplayProgressDisplay {
   const bool tty_;
   bool bar_shown_ = false;
 };
+
+// The population snapshots as a table (`kehu snapshots list`, `kehu admin
+// snapshots`).
+std::string FormatSnapshots(const admin::v1::ListSnapshotsResponse& r);
 
 // Prints `message` as protobuf's canonical JSON (field names as in the
 // .proto, indented) on stdout: the --json output of every client command.

@@ -278,6 +278,9 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   auto* snapshots_list_cmd = snapshots_cmd->add_subcommand(
       "list", "The snapshots of DIR/snapshots and their populations");
+  bool snapshots_json = false;
+  snapshots_list_cmd->add_flag("--json", snapshots_json,
+                               "Print canonical JSON");
   auto* snapshots_backfill_cmd = snapshots_cmd->add_subcommand(
       "backfill",
       "Snapshot, by a replay of the log, every period boundary without one "
@@ -355,8 +358,10 @@ int Main(int argc, char** argv) {
                            "Only boundaries at or after YYYY-MM-DD");
   backfill_cmd->add_option("--to", admin.to,
                            "Only boundaries at or before YYYY-MM-DD");
+  auto* admin_snapshots_cmd = admin_cmd->add_subcommand(
+      "snapshots", "The population snapshots as-of reads use");
   for (auto* sub : {rebuild_cmd, stores_cmd, switch_cmd, drop_cmd, audit_cmd,
-                    backfill_cmd}) {
+                    backfill_cmd, admin_snapshots_cmd}) {
     sub->fallthrough();
   }
 
@@ -538,7 +543,9 @@ int Main(int argc, char** argv) {
   }
   if (replay_cmd->parsed()) return RunReplay(replay);
   if (digest_cmd->parsed()) return RunDigest(digest_data, digest_store, digest_families);
-  if (snapshots_list_cmd->parsed()) return RunSnapshotsList(snapshots.data_dir);
+  if (snapshots_list_cmd->parsed()) {
+    return RunSnapshotsList(snapshots.data_dir, snapshots_json);
+  }
   if (snapshots_backfill_cmd->parsed()) return RunSnapshotsBackfill(snapshots);
   if (import_cmd->parsed())
     return RunImport(import_kind, import_input, import_output);

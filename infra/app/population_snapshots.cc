@@ -413,6 +413,29 @@ std::optional<query::PopulationSnapshot> PopulationSnapshots::AtOrBefore(
   return std::prev(it)->second;
 }
 
+std::vector<query::PopulationSnapshot> PopulationSnapshots::All() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<query::PopulationSnapshot> all;
+  for (const auto& [boundary, snapshot] : snapshots_) all.push_back(snapshot);
+  return all;
+}
+
+admin::v1::ListSnapshotsResponse DescribeSnapshots(
+    const std::vector<query::PopulationSnapshot>& snapshots) {
+  admin::v1::ListSnapshotsResponse response;
+  for (const query::PopulationSnapshot& snapshot : snapshots) {
+    const store::v1::PopulationModel& p = *snapshot.population;
+    admin::v1::SnapshotStatus& s = *response.add_snapshots();
+    s.set_name(snapshot.name);
+    s.mutable_measured()->set_seconds(p.as_of_us() / 1000000);
+    s.set_active_customers(p.active_customers());
+    s.set_purchasing_customers(p.purchasing_customers());
+    s.set_key_customers(p.pyramid_key_customers());
+    s.mutable_log_positions()->CopyFrom(p.log_positions());
+  }
+  return response;
+}
+
 std::optional<absl::Time> PopulationSnapshots::latest() const {
   absl::MutexLock lock(&mu_);
   if (snapshots_.empty()) return std::nullopt;

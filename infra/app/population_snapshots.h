@@ -112,6 +112,10 @@ absl::StatusOr<std::optional<BusinessTimeSpan>> ReadBusinessTimeSpan(
 std::vector<absl::Time> BoundariesBetween(SnapshotPeriod period,
                                           absl::Time first, absl::Time last);
 
+// What `snapshots` measured, for ListSnapshots and `kehu snapshots list`.
+admin::v1::ListSnapshotsResponse DescribeSnapshots(
+    const std::vector<query::PopulationSnapshot>& snapshots);
+
 // Backfills refuse more boundaries than this at once (an event dated in
 // 1970 by mistake would otherwise ask for decades of replays): a range
 // (from, to) narrows them.
@@ -175,6 +179,8 @@ class PopulationSnapshots final : public query::PopulationHistory {
   std::optional<query::PopulationSnapshot> AtOrBefore(
       absl::Time as_of) const override;
 
+  // Every snapshot held, oldest first.
+  std::vector<query::PopulationSnapshot> All() const;
   // The latest boundary with a snapshot; nullopt when none.
   std::optional<absl::Time> latest() const;
   // Snapshots held.

@@ -75,9 +75,9 @@ absl::Status Server::Start() {
                      absl::Minutes(5),
                      SnapshotBackfill{snapshots_.get(), log_.get(),
                                       options_.snapshot_period})
-               : std::make_unique<AdminService>(kafka_store_.get(),
-                                                options_.population, clock,
-                                                absl::Minutes(5), audit_.get());
+               : std::make_unique<AdminService>(
+                     kafka_store_.get(), options_.population, clock,
+                     absl::Minutes(5), audit_.get(), snapshots_.get());
   builder.RegisterService(admin_.get());
   health_ = std::make_unique<HealthService>(
       std::vector<std::string>{ingest::v1::Ingest::service_full_name(),

@@ -125,31 +125,15 @@ int RunSnapshotsBackfill(const SnapshotsCommandOptions& options) {
   return kExitOk;
 }
 
-int RunSnapshotsList(const std::string& data_dir) {
+int RunSnapshotsList(const std::string& data_dir, bool json) {
   absl::StatusOr<std::vector<query::PopulationSnapshot>> snapshots =
       PopulationSnapshots::List(data_dir);
   if (!snapshots.ok()) {
     return Fail(
         absl::StrCat("--data ", data_dir, ": ", snapshots.status().message()));
   }
-  if (snapshots->empty()) {
-    std::cout << "no population snapshots in " << data_dir << "/snapshots\n";
-    return kExitOk;
-  }
-  std::cout << absl::StrFormat("%-12s %-11s %10s %10s %8s %12s\n", "snapshot",
-                               "measured", "active", "purchasing", "key",
-                               "log records");
-  for (const query::PopulationSnapshot& s : *snapshots) {
-    const store::v1::PopulationModel& p = *s.population;
-    int64_t records = 0;
-    for (int64_t position : p.log_positions()) records += position;
-    google::protobuf::Timestamp measured;
-    measured.set_seconds(p.as_of_us() / 1000000);
-    std::cout << absl::StrFormat("%-12s %-11s %10d %10d %8d %12d\n", s.name,
-                                 FormatDate(measured), p.active_customers(),
-                                 p.purchasing_customers(),
-                                 p.pyramid_key_customers(), records);
-  }
+  const admin::v1::ListSnapshotsResponse listed = DescribeSnapshots(*snapshots);
+  json ? PrintJson(listed) : void(std::cout << FormatSnapshots(listed));
   return kExitOk;
 }
 

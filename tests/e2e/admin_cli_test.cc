@@ -59,9 +59,15 @@ TEST(AdminCliTest, BackfillSnapshotsWhileServing) {
   Finished again = Kehu({"admin", "backfill-snapshots", "--server", address});
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_EQ(again.out, "every boundary in range has a snapshot\n");
-  Finished listed = Kehu({"snapshots", "list", "--data", data});
-  EXPECT_THAT(listed.out, HasSubstr("2025-02-01 "));
-  EXPECT_THAT(listed.out, HasSubstr("2025-03-01 "));
+  Finished listed = Kehu({"admin", "snapshots", "--server", address});
+  ASSERT_EQ(listed.code, 0) << listed.err;
+  EXPECT_THAT(listed.out,
+              ::testing::MatchesRegex("snapshot +measured.*\n"
+                                      "2025-02-01 +2025-02-01 .*\n"
+                                      "2025-03-01 +2025-03-01 .*\n"));
+  Finished json = Kehu({"snapshots", "list", "--json", "--data", data});
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_THAT(json.out, HasSubstr("\"name\": \"2025-03-01\""));
 
   Finished bad = Kehu(
       {"admin", "backfill-snapshots", "--from", "March", "--server", address});

@@ -328,9 +328,16 @@ TEST_P(KafkaServerTest, PopulationSnapshotsAreTakenOnKafkaToo) {
   ASSERT_TRUE(used.has_value());
   EXPECT_EQ(used->name, name);
 
-  // Backfilling through the admin API needs the embedded log, and says so.
   auto admin = admin::v1::Admin::NewStub(grpc::CreateChannel(
       server.address(), grpc::InsecureChannelCredentials()));
+  {
+    grpc::ClientContext context;
+    admin::v1::ListSnapshotsResponse listed;
+    ASSERT_TRUE(admin->ListSnapshots(&context, {}, &listed).ok());
+    ASSERT_EQ(listed.snapshots_size(), 1);
+    EXPECT_EQ(listed.snapshots(0).name(), name);
+  }
+  // Backfilling through the admin API needs the embedded log, and says so.
   grpc::ClientContext context;
   admin::v1::BackfillSnapshotResponse response;
   grpc::Status refused = admin->BackfillSnapshot(&context, {}, &response);

@@ -349,6 +349,19 @@ TEST(PopulationSnapshotTest, PassedOverBoundariesAreBackfilledWhileServing) {
   ASSERT_TRUE(backfill("", &none).ok());
   EXPECT_EQ(none.snapshot(), "");
 
+  // Listed, oldest first, with what each measured.
+  {
+    grpc::ClientContext context;
+    admin::v1::ListSnapshotsResponse listed;
+    ASSERT_TRUE(admin->ListSnapshots(&context, {}, &listed).ok());
+    ASSERT_EQ(listed.snapshots_size(), 3);
+    EXPECT_EQ(listed.snapshots(0).name(), "2025-02-01");
+    EXPECT_EQ(listed.snapshots(0).measured().seconds(),
+              absl::ToUnixSeconds(Day(31)));
+    EXPECT_EQ(listed.snapshots(0).purchasing_customers(), 1);
+    EXPECT_EQ(listed.snapshots(1).name(), "2025-03-01");
+    EXPECT_EQ(listed.snapshots(2).name(), "2025-04-01");
+  }
   // As-of reads use them at once; the audit trail names who made them.
   EXPECT_EQ(client.Get("C1", Day(45)).segments().population_snapshot(),
             "2025-02-01");
