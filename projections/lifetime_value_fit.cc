@@ -26,6 +26,10 @@ constexpr double kDivergedLogParameter = 25;
 constexpr double kFirstStep = 0.5;
 constexpr double kRestartStep = 0.1;
 constexpr int kMaxRestarts = 50;
+// A simplex whose best value has not improved in this many evaluations
+// lies on a flat ridge it will not leave: a converging one improves every
+// few dozen.
+constexpr int kStallEvaluations = 5000;
 
 // log(e^u + e^v) without overflow; v may be -infinity.
 double LogSumExp(double u, double v) {
@@ -172,6 +176,8 @@ struct Minimum {
   std::vector<double> point;
   double value = kInfinity;
   bool converged = false;
+  // Stopped because the best value stayed the same for kStallEvaluations.
+  bool stalled = false;
 };
 
 // Minimizes `f` with the Nelder-Mead simplex method (reflection 1,
@@ -180,7 +186,8 @@ struct Minimum {
 // differ by at most tolerance * max(1, |best|) and their coordinates by
 // at most sqrt(tolerance) from the best vertex. Deterministic: ties in
 // ordering are broken by vertex index. Counts evaluations in *evaluations
-// and stops, not converged, when it reaches max_evaluations.
+// and stops, not converged, when it reaches max_evaluations, or when the
+// best value has not improved for kStallEvaluations (stalled).
 Minimum NelderMead(const std::function<double(const std::vector<double>&)>& f,
                    const std::vector<double>& start, double step,
                    double tolerance, int max_evaluations, int* evaluations) {
@@ -208,6 +215,8 @@ Minimum NelderMead(const std::function<double(const std::vector<double>&)>& f,
     return x;
   };
 
+  double best_seen = kInfinity;
+  int improved_at = *evaluations;
   while (true) {
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(),
@@ -230,6 +239,12 @@ Minimum NelderMead(const std::function<double(const std::vector<double>&)>& f,
     }
     if (*evaluations >= max_evaluations) {
       return {vertex[best], value[best], false};
+    }
+    if (value[best] < best_seen) {
+      best_seen = value[best];
+      improved_at = *evaluations;
+    } else if (*evaluations - improved_at >= kStallEvaluations) {
+      return {vertex[best], value[best], false, true};
     }
 
     std::vector<double> centroid(n, 0.0);
@@ -312,9 +327,11 @@ absl::StatusOr<std::vector<double>> MaximizeLikelihood(
                    options.max_evaluations, &evaluations);
     const double gain = best.value - next.value;
     const bool next_converged = next.converged;
+    const bool next_stalled = next.stalled;
     if (next.value < best.value) best = std::move(next);
     if (!next_converged) {
       best.converged = false;
+      best.stalled = next_stalled;
       break;
     }
     if (gain <= options.tolerance * std::max(1.0, std::abs(best.value))) {
@@ -340,6 +357,17 @@ absl::StatusOr<std::vector<double>> MaximizeLikelihood(
           names[i], " runs off to ", best.point[i] > 0 ? "infinity" : "zero",
           " (", params_text, "); the population does not identify the model"));
     }
+  }
+  if (best.stalled) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        model,
+        " fit: the likelihood has no single maximum: no better point "
+        "in ",
+        kStallEvaluations,
+        " evaluations, on a ridge where it stays "
+        "the same (at ",
+        params_text, ", log-likelihood ", -best.value,
+        "); the population does not identify the model"));
   }
   if (!settled) {
     return absl::FailedPreconditionError(

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -288,6 +289,36 @@ TEST(LifetimeValueFitTest, BgNbdWithoutAnyRepeatPurchaseHasNoMaximum) {
   absl::StatusOr<BgNbdParameters> fit = FitBgNbd(one_timers);
   EXPECT_EQ(fit.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(std::string(fit.status().message()).find("no interior maximum"),
+            std::string::npos)
+      << fit.status();
+}
+
+TEST(LifetimeValueFitTest, BgNbdOnAFlatRidgeStopsEarlyAndSaysSo) {
+  // Customers who buy at their own steady rates and never leave (an NBD
+  // process: rates gamma-distributed, purchases Poisson): the drop-out
+  // parameters slide along a ridge where the likelihood stays the same.
+  // The optimizer notices within a few thousand evaluations instead of
+  // spending all it may.
+  // Weeks of history are few, as early in a business.
+  std::mt19937_64 random(2);
+  std::gamma_distribution<double> rate(0.6, 1.0 / 8.0);  // per week
+  std::vector<CalibrationSummary> loyal;
+  for (int i = 0; i < 100; ++i) {
+    const double t_cal = 2 + i % 13;  // weeks since the first purchase
+    const double lambda = rate(random);
+    std::exponential_distribution<double> gap(lambda);
+    double t = 0;
+    double x = 0;
+    double t_x = 0;
+    while ((t += gap(random)) <= t_cal) {
+      ++x;
+      t_x = t;
+    }
+    loyal.push_back({x, t_x, t_cal, 0});
+  }
+  absl::StatusOr<BgNbdParameters> fit = FitBgNbd(loyal);
+  EXPECT_EQ(fit.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(fit.status().message()).find("no single maximum"),
             std::string::npos)
       << fit.status();
 }
