@@ -464,8 +464,9 @@ TEST(PopulationSnapshotTest, BackfillSnapshotsTheBoundariesAHistoryCrossed) {
            // January: C1 buys. February: C2. March: C3 registers only.
            testing::Registered("e1", "C1", 0, "Ada"),
            testing::Order("e2", "C1", 5, "O1", {{"A", 1, 9000, 4000}}),
-           testing::Registered("e3", "C2", 32, "Bo"),
-           testing::Order("e4", "C2", 40, "O2", {{"A", 1, 2000, 1500}}),
+           testing::Registered("e3", "C2", 30, "Bo"),
+           // At 1 February 00:00 exactly: February's, not January's.
+           testing::Order("e4", "C2", 31, "O2", {{"A", 1, 2000, 1500}}),
            testing::Registered("e5", "C3", 65, "Cy"),
            // Appended last, occurred in January: the ERP sent it late.
            testing::Order("e6", "C4", 20, "O3", {{"A", 1, 500, 100}}),
@@ -500,7 +501,8 @@ TEST(PopulationSnapshotTest, BackfillSnapshotsTheBoundariesAHistoryCrossed) {
   EXPECT_TRUE(absl::IsAlreadyExists(
       snapshots->Backfill(log.get(), Day(31), "EUR", {}).status()));
 
-  // 1 February: C1, and C4 whose order arrived late; C2 bought after it.
+  // 1 February: C1, and C4 whose order arrived late; C2's order at the
+  // boundary's very instant is February's, so after it.
   std::optional<query::PopulationSnapshot> feb = snapshots->AtOrBefore(Day(45));
   ASSERT_TRUE(feb.has_value());
   EXPECT_EQ(feb->name, "2025-02-01");
