@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "infra/kafka_admin.h"
 #include "infra/kafka_status.h"
 #include "infra/status_macros.h"
 
@@ -18,12 +19,15 @@ int ToMs(absl::Duration d) {
 
 absl::StatusOr<std::unique_ptr<KafkaLog>> KafkaLog::Open(
     const KafkaLogOptions& options) {
-  KafkaProducerOptions producer_options;
-  producer_options.brokers = options.brokers;
-  producer_options.topic = options.topic;
-  producer_options.properties = options.properties;
-  producer_options.metadata_timeout = options.metadata_timeout;
-  KEHU_ASSIGN_OR_RETURN(auto producer, KafkaProducer::Create(producer_options));
+  std::unique_ptr<KafkaProducer> producer;
+  if (!options.read_only) {
+    KafkaProducerOptions producer_options;
+    producer_options.brokers = options.brokers;
+    producer_options.topic = options.topic;
+    producer_options.properties = options.properties;
+    producer_options.metadata_timeout = options.metadata_timeout;
+    KEHU_ASSIGN_OR_RETURN(producer, KafkaProducer::Create(producer_options));
+  }
 
   KEHU_ASSIGN_OR_RETURN(
       KafkaConfPtr conf,
@@ -40,7 +44,13 @@ absl::StatusOr<std::unique_ptr<KafkaLog>> KafkaLog::Open(
   auto log =
       std::unique_ptr<KafkaLog>(new KafkaLog(options, std::move(producer)));
   log->reader_ = std::move(reader);
-  log->partition_count_ = log->producer_->partition_count();
+  if (log->producer_ != nullptr) {
+    log->partition_count_ = log->producer_->partition_count();
+  } else {
+    KEHU_ASSIGN_OR_RETURN(log->partition_count_,
+                          FetchPartitionCount(log->reader_.get(), options.topic,
+                                              options.metadata_timeout));
+  }
   {
     absl::MutexLock lock(&log->end_mu_);
     log->known_end_.assign(log->partition_count_, 0);
@@ -64,6 +74,10 @@ KafkaLog::~KafkaLog() {
 absl::StatusOr<std::vector<LogPosition>> KafkaLog::Append(
     absl::Span<const LogAppend> records) {
   if (shutdown_) return absl::CancelledError("the event log is shut down");
+  if (producer_ == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the Kafka log of topic ", options_.topic, " was opened for reading"));
+  }
   std::vector<LogPosition> positions;
   positions.reserve(records.size());
   for (auto& result : producer_->Produce(records)) {
@@ -268,7 +282,7 @@ bool KafkaLog::WaitForData(int32_t partition, int64_t offset,
 
 void KafkaLog::Shutdown() {
   shutdown_ = true;
-  producer_->Shutdown();
+  if (producer_ != nullptr) producer_->Shutdown();
 }
 
 }  // namespace kehu::infra

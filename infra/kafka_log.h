@@ -63,12 +63,17 @@ struct KafkaLogOptions {
   // How long Read() waits for a record it knows exists (below the high
   // watermark) before failing with UNAVAILABLE.
   absl::Duration read_timeout = absl::Seconds(30);
+  // Reads only (a replay, a tool): no producer is made, so Open() needs
+  // nothing but read access to the topic, and Append() fails with
+  // FAILED_PRECONDITION.
+  bool read_only = false;
 };
 
 class KafkaLog final : public EventLog {
  public:
-  // Connects the producer and the reader and reads the topic's partition
-  // count. Fails like KafkaProducer::Create().
+  // Connects the producer (unless read_only) and the reader and reads the
+  // topic's partition count. Fails like KafkaProducer::Create(): NOT_FOUND
+  // naming the topic when it does not exist.
   static absl::StatusOr<std::unique_ptr<KafkaLog>> Open(
       const KafkaLogOptions& options);
 
@@ -107,6 +112,7 @@ class KafkaLog final : public EventLog {
 
   void Shutdown() override;
 
+  // nullptr when opened read_only.
   KafkaProducer* producer() const { return producer_.get(); }
 
  private:

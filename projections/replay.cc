@@ -55,6 +55,8 @@ constexpr int kMaxRanges = 512;
 // each partition, this many records at each.
 constexpr int64_t kSamplePlaces = 64;
 constexpr size_t kSampleRecords = 16;
+// Partitions sampled at once.
+constexpr int kSampleThreads = 16;
 // Stages two and three touch a staged row this many rows ahead of using
 // it.
 constexpr size_t kPrefetchRows = 8;
@@ -64,45 +66,73 @@ constexpr size_t kPrefetchRows = 8;
 // be folded.
 using HalfRecords = std::atomic<int64_t>;
 
+// The timeline prefixes of the records that stage one will stage, read at
+// kSamplePlaces places spread over [0, stop) of `partition`, and their
+// staged size in bytes.
+absl::Status SamplePartition(infra::EventLog* log, int32_t partition,
+                             int64_t stop, std::vector<std::string>* prefixes,
+                             int64_t* sampled_bytes) {
+  std::vector<infra::LogRecord> records;
+  int64_t next = 0;  // places overlap in a short partition: skip ahead
+  for (int64_t place = 0; place < kSamplePlaces; ++place) {
+    const int64_t offset = std::max(next, stop * place / kSamplePlaces);
+    if (offset >= stop) break;
+    records.clear();
+    KEHU_RETURN_IF_ERROR(log->Read(
+        partition, offset,
+        static_cast<size_t>(std::min<int64_t>(stop - offset, kSampleRecords)),
+        &records));
+    for (const infra::LogRecord& record : records) {
+      // As stage one stages them.
+      if (!MayFold(record.key, partition, log->partition_count())) continue;
+      prefixes->push_back(schema::TimelinePrefix(record.key));
+      *sampled_bytes += static_cast<int64_t>(2 * record.key.size() +
+                                             record.value.size() + 17);
+    }
+    next = offset + static_cast<int64_t>(records.size());
+  }
+  return absl::OkStatus();
+}
+
 // Boundaries that split the timeline into ranges of about as many staged
 // bytes, from records sampled over [0, stop_offsets[p]) of every partition
 // p: timeline prefixes, ascending, the first "" (from the start). At least
-// `min_ranges` of them when the sample has that many customers.
+// `min_ranges` of them when the sample has that many customers. The
+// partitions are sampled side by side: on Kafka each place is a seek and
+// a fetch, a wait rather than work.
 absl::StatusOr<std::vector<std::string>> RangeBounds(
     infra::EventLog* log, const std::vector<int64_t>& stop_offsets,
     int min_ranges) {
-  std::vector<std::string> prefixes;
-  int64_t sampled_bytes = 0;
-  int64_t total_records = 0;
-  std::vector<infra::LogRecord> records;
-  for (int32_t p = 0; p < static_cast<int32_t>(stop_offsets.size()); ++p) {
-    const int64_t stop = stop_offsets[p];
-    total_records += stop;
-    int64_t next = 0;  // places overlap in a short partition: skip ahead
-    for (int64_t place = 0; place < kSamplePlaces; ++place) {
-      const int64_t offset = std::max(next, stop * place / kSamplePlaces);
-      if (offset >= stop) break;
-      records.clear();
-      KEHU_RETURN_IF_ERROR(log->Read(
-          p, offset,
-          static_cast<size_t>(std::min<int64_t>(stop - offset, kSampleRecords)),
-          &records));
-      for (const infra::LogRecord& record : records) {
-        // As stage one stages them.
-        if (!MayFold(record.key, p,
-                     static_cast<int32_t>(stop_offsets.size()))) {
-          continue;
-        }
-        prefixes.push_back(schema::TimelinePrefix(record.key));
-        sampled_bytes += static_cast<int64_t>(2 * record.key.size() +
-                                              record.value.size() + 17);
-      }
-      next = offset + static_cast<int64_t>(records.size());
+  const int partitions = static_cast<int>(stop_offsets.size());
+  std::vector<std::vector<std::string>> sampled(partitions);
+  std::vector<int64_t> sampled_bytes(partitions, 0);
+  std::vector<absl::Status> statuses(partitions);
+  std::atomic<int> next_partition{0};
+  auto sample = [&] {
+    for (int p = next_partition++; p < partitions; p = next_partition++) {
+      statuses[p] = SamplePartition(log, p, stop_offsets[p], &sampled[p],
+                                    &sampled_bytes[p]);
     }
+  };
+  std::vector<std::thread> samplers;
+  for (int i = 0; i < std::min(partitions, kSampleThreads); ++i) {
+    samplers.emplace_back(sample);
+  }
+  for (std::thread& sampler : samplers) sampler.join();
+
+  std::vector<std::string> prefixes;
+  int64_t bytes_sampled = 0;
+  int64_t total_records = 0;
+  for (int p = 0; p < partitions; ++p) {
+    KEHU_RETURN_IF_ERROR(statuses[p]);
+    prefixes.insert(prefixes.end(), std::make_move_iterator(sampled[p].begin()),
+                    std::make_move_iterator(sampled[p].end()));
+    bytes_sampled += sampled_bytes[p];
+    total_records += stop_offsets[p];
   }
   if (prefixes.empty()) return std::vector<std::string>{""};
   const int64_t bytes =
-      sampled_bytes / static_cast<int64_t>(prefixes.size()) * total_records;
+      bytes_sampled / static_cast<int64_t>(prefixes.size()) * total_records;
   const int ranges = static_cast<int>(std::clamp<int64_t>(
       (bytes + kRangeBytes - 1) / kRangeBytes, min_ranges, kMaxRanges));
   std::sort(prefixes.begin(), prefixes.end());
@@ -675,15 +705,12 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
   return result;
 }
 
-absl::StatusOr<ReplayResult> ReplayEmbeddedLog(
-    const std::string& log_dir, const std::string& store_dir,
+absl::StatusOr<ReplayResult> ReplayIntoNewStore(
+    infra::EventLog* log, const std::string& store_dir,
     const infra::ProjectionStoreOptions& store_options,
     const ReplayOptions& options) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::exists(fs::path(log_dir) / "CURRENT", ec)) {
-    return absl::NotFoundError(absl::StrCat("no embedded log in ", log_dir));
-  }
   if (fs::exists(store_dir, ec)) {
     if (!fs::is_directory(store_dir, ec)) {
       return absl::FailedPreconditionError(
@@ -696,7 +723,26 @@ absl::StatusOr<ReplayResult> ReplayEmbeddedLog(
           "not finish leaves its directory behind: remove it)"));
     }
   }
+  // A fresh store is rebuilt, not recovered, after a crash: no
+  // write-ahead log (Replay() flushes the memtables before it unmarks the
+  // store), and vector memtables for the little a replay still writes
+  // through them (dead letters, segment counters).
+  infra::ProjectionStoreOptions bulk = store_options;
+  bulk.bulk_load = true;
+  KEHU_ASSIGN_OR_RETURN(std::unique_ptr<infra::ProjectionStore> store,
+                        infra::ProjectionStore::Open(store_dir, bulk));
+  return Replay(log, store.get(), options);
+}
 
+absl::StatusOr<ReplayResult> ReplayEmbeddedLog(
+    const std::string& log_dir, const std::string& store_dir,
+    const infra::ProjectionStoreOptions& store_options,
+    const ReplayOptions& options) {
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(log_dir) / "CURRENT",
+                               ec)) {
+    return absl::NotFoundError(absl::StrCat("no embedded log in ", log_dir));
+  }
   absl::StatusOr<std::unique_ptr<infra::EmbeddedLog>> log =
       infra::EmbeddedLog::Open(log_dir, infra::EmbeddedLogOptions());
   if (absl::IsFailedPrecondition(log.status())) {
@@ -707,15 +753,7 @@ absl::StatusOr<ReplayResult> ReplayEmbeddedLog(
         "before replaying"));
   }
   KEHU_RETURN_IF_ERROR(log.status());
-  // A fresh store is rebuilt, not recovered, after a crash: no
-  // write-ahead log (Replay() flushes the memtables before it unmarks the
-  // store), and vector memtables for the little a replay still writes
-  // through them (dead letters, segment counters).
-  infra::ProjectionStoreOptions bulk = store_options;
-  bulk.bulk_load = true;
-  KEHU_ASSIGN_OR_RETURN(std::unique_ptr<infra::ProjectionStore> store,
-                        infra::ProjectionStore::Open(store_dir, bulk));
-  return Replay(log->get(), store.get(), options);
+  return ReplayIntoNewStore(log->get(), store_dir, store_options, options);
 }
 
 }  // namespace kehu::projections

@@ -180,14 +180,21 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
                                     infra::ProjectionStore* store,
                                     const ReplayOptions& options);
 
-// Opens the embedded log in `log_dir` (infra/embedded_log.h) and a new
-// store in `store_dir` without a write-ahead log (a crashed replay is
-// redone, not recovered), and Replay()s the one into the other; the store
-// is flushed and closed before this returns. Fails with NOT_FOUND when
-// `log_dir` holds no log, FAILED_PRECONDITION when another process holds
-// the log (a running `kehu serve`: the log must not grow during a replay)
-// or when `store_dir` exists and is not empty (also when it holds a
-// replay that did not finish).
+// Opens a new store in `store_dir` without a write-ahead log (a crashed
+// replay is redone, not recovered) and Replay()s `log` into it; the store
+// is flushed and closed before this returns. Fails with
+// FAILED_PRECONDITION when `store_dir` exists and is not an empty
+// directory (also when it holds a replay that did not finish).
+absl::StatusOr<ReplayResult> ReplayIntoNewStore(
+    infra::EventLog* log, const std::string& store_dir,
+    const infra::ProjectionStoreOptions& store_options,
+    const ReplayOptions& options);
+
+// Opens the embedded log in `log_dir` (infra/embedded_log.h) and
+// ReplayIntoNewStore()s it. Fails with NOT_FOUND when `log_dir` holds no
+// log, FAILED_PRECONDITION when another process holds the log (a running
+// `kehu serve`: the log must not grow during a replay), or as
+// ReplayIntoNewStore().
 absl::StatusOr<ReplayResult> ReplayEmbeddedLog(
     const std::string& log_dir, const std::string& store_dir,
     const infra::ProjectionStoreOptions& store_options,

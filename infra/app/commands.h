@@ -173,6 +173,12 @@ int RunQuerySatisfaction(const ClientOptions& options, const std::string& split,
 struct ReplayCommandOptions {
   // Data directory whose embedded log (DIR/log) is replayed.
   std::string data_dir = "kehu-data";
+  // Kafka bootstrap servers: replay the Kafka topic `kafka_topic` (all its
+  // partitions) instead of DIR/log; "" for the embedded log.
+  std::string kafka_brokers;
+  std::string kafka_topic = "kehu.events";
+  // librdkafka properties file (name=value lines), "" for none.
+  std::string kafka_config_file;
   // New data directory; the store is built in INTO/store.
   std::string into;
   // Fold offsets below this in every partition; < 0: to the end.
@@ -185,7 +191,7 @@ struct ReplayCommandOptions {
   // none.
   std::string fit_as_of;
   // Reporting currency of the new store; "" takes DIR/store's when there is
-  // one, else EUR.
+  // one (on the embedded log), else EUR.
   std::string currency;
   int threads = 2;
   int batch_records = 10000;

@@ -222,12 +222,28 @@ int Main(int argc, char** argv) {
   ReplayCommandOptions replay;
   auto* replay_cmd = app.add_subcommand(
       "replay",
-      "Rebuild every projection from the embedded log into a fresh store");
-  replay_cmd
-      ->add_option("--data", replay.data_dir,
-                   "Data directory whose log (DIR/log) is replayed; no serve "
-                   "may run on it")
+      "Rebuild every projection from the log (embedded, or --kafka) into a "
+      "fresh store");
+  auto* replay_data =
+      replay_cmd
+          ->add_option("--data", replay.data_dir,
+                       "Data directory whose log (DIR/log) is replayed; no "
+                       "serve may run on it")
+          ->capture_default_str();
+  auto* replay_kafka =
+      replay_cmd
+          ->add_option("--kafka", replay.kafka_brokers,
+                       "Kafka bootstrap servers: replay every partition of "
+                       "the topic instead of DIR/log (the audit entry goes to "
+                       "INTO's trail)")
+          ->excludes(replay_data);
+  replay_cmd->add_option("--topic", replay.kafka_topic, "Kafka event topic")
+      ->needs(replay_kafka)
       ->capture_default_str();
+  replay_cmd
+      ->add_option("--kafka-config", replay.kafka_config_file,
+                   "File of librdkafka properties (name=value lines)")
+      ->needs(replay_kafka);
   replay_cmd
       ->add_option("--into", replay.into,
                    "New, empty data directory; the store goes to INTO/store")
@@ -246,7 +262,7 @@ int Main(int argc, char** argv) {
                          "folding");
   replay_cmd->add_option("--currency", replay.currency,
                          "Reporting currency of the new store (default: "
-                         "DIR/store's, else EUR)");
+                         "DIR/store's on the embedded log, else EUR)");
   replay_cmd
       ->add_option("--threads", replay.threads,
                    "Threads of each stage (partitions read, customers folded)")

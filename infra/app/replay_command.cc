@@ -6,8 +6,10 @@
 #include "absl/strings/str_join.h"
 #include "infra/app/audit_trail.h"
 #include "infra/app/commands.h"
-#include "infra/app/serving_stores.h"
 #include "infra/app/format.h"
+#include "infra/app/serving_stores.h"
+#include "infra/kafka_config.h"
+#include "infra/kafka_log.h"
 #include "infra/projection_store.h"
 #include "projections/replay.h"
 
@@ -51,11 +53,11 @@ int RunReplay(const ReplayCommandOptions& options) {
                              ": exists and is not an empty directory; a "
                              "replay builds a fresh store"));
   }
-  const std::string log_dir = options.data_dir + "/log";
+  const bool on_kafka = !options.kafka_brokers.empty();
   const std::string store_dir = options.into + "/store";
   infra::ProjectionStoreOptions store_options;
   store_options.reporting_currency = options.currency;
-  if (store_options.reporting_currency.empty()) {
+  if (store_options.reporting_currency.empty() && !on_kafka) {
     store_options.reporting_currency = ActiveStoreCurrency(options.data_dir);
   }
   if (store_options.reporting_currency.empty()) {
@@ -63,13 +65,31 @@ int RunReplay(const ReplayCommandOptions& options) {
   }
 
   absl::StatusOr<projections::ReplayResult> result;
-  {
+  if (on_kafka) {
+    infra::KafkaLogOptions log_options;
+    log_options.brokers = options.kafka_brokers;
+    log_options.topic = options.kafka_topic;
+    log_options.read_only = true;
+    if (!options.kafka_config_file.empty()) {
+      auto properties = infra::LoadKafkaProperties(options.kafka_config_file);
+      if (!properties.ok())
+        return fail(std::string(properties.status().message()));
+      log_options.properties = std::move(*properties);
+    }
+    // Nothing is written before the topic is known to be there.
+    auto log = infra::KafkaLog::Open(log_options);
+    if (!log.ok()) return fail(std::string(log.status().message()));
     ReplayProgressDisplay progress("replay", "", &replay);
-    result = projections::ReplayEmbeddedLog(log_dir, store_dir, store_options,
-                                            replay);
+    result = projections::ReplayIntoNewStore(log->get(), store_dir,
+                                             store_options, replay);
+  } else {
+    ReplayProgressDisplay progress("replay", "", &replay);
+    result = projections::ReplayEmbeddedLog(options.data_dir + "/log",
+                                            store_dir, store_options, replay);
   }
-  // The replay read DIR's log: it goes into DIR's audit trail (a log that
-  // is not there has no trail to write to).
+  // The replay of DIR's log goes into DIR's audit trail (a log that is not
+  // there has no trail to write to); a replay of a Kafka topic into INTO's,
+  // the data directory a `serve --kafka` of the new store will use.
   if (!absl::IsNotFound(result.status())) {
     admin::v1::AuditEntry entry;
     entry.set_action("replay");
@@ -78,6 +98,10 @@ int RunReplay(const ReplayCommandOptions& options) {
                                   : std::string(result.status().message()));
     auto& args = *entry.mutable_arguments();
     args["into"] = options.into;
+    if (on_kafka) {
+      args["kafka"] = options.kafka_brokers;
+      args["topic"] = options.kafka_topic;
+    }
     args["currency"] = store_options.reporting_currency;
     if (!options.until.empty()) args["until"] = options.until;
     if (options.until_offset >= 0) {
@@ -88,7 +112,8 @@ int RunReplay(const ReplayCommandOptions& options) {
       entry.set_detail(absl::StrCat(result->records, " records, ",
                                     result->folded, " folded"));
     }
-    absl::Status recorded = AuditTrail(options.data_dir).Record(entry);
+    absl::Status recorded =
+        AuditTrail(on_kafka ? options.into : options.data_dir).Record(entry);
     if (!recorded.ok()) {
       std::cerr << "kehu replay: not recorded in the audit trail: "
                 << recorded.message() << "\n";
@@ -106,6 +131,11 @@ int RunReplay(const ReplayCommandOptions& options) {
   std::cout << absl::StrFormat(
       "replayed %d events in %.2f s (%.0f events/s) into %s\n", result->records,
       seconds, seconds > 0 ? result->records / seconds : 0.0, store_dir);
+  std::cout << "  reporting currency " << store_options.reporting_currency
+            << (on_kafka
+                    ? absl::StrCat(", from Kafka topic ", options.kafka_topic)
+                    : std::string())
+            << "\n";
   std::cout << absl::StrFormat(
       "  reading the log %.2f s, folding by customer %.2f s, ordered rows "
       "%.2f s\n",

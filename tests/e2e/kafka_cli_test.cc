@@ -3,6 +3,7 @@
 // KEHU_KAFKA_BROKERS): `produce --kafka`, `serve --kafka`, `topics`.
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -175,6 +176,100 @@ TEST_P(KafkaCliTest, TopicsCreateMakesTheEventAndDeadLetterTopics) {
       << err;
   EXPECT_THAT(out, HasSubstr("topic " + topic + ": 4 partitions"));
   EXPECT_THAT(out, HasSubstr("retention.ms=-1"));
+}
+
+// The first word of `kehu digest --data DIR`'s output; "" on error.
+std::string DigestOf(const std::string& data_dir) {
+  std::string err;
+  std::string out;
+  if (RunKehu({"digest", "--data", data_dir}, &err, &out) != 0) {
+    ADD_FAILURE() << err;
+    return "";
+  }
+  return out.substr(0, out.find_first_of(" \n"));
+}
+
+TEST_P(KafkaCliTest, ReplayOfTheTopicGivesTheStoreOfTheSameEventsReplayed) {
+  TempDir dir;
+  std::string err;
+  ASSERT_EQ(RunKehu({"simulate", "--customers", "60", "--seed", "4", "-o",
+                     dir.Sub("events.ndjson")},
+                    &err),
+            0)
+      << err;
+  // The same events on the topic and, with as many partitions, on an
+  // embedded log: each partition gets the same records in the same order.
+  ASSERT_EQ(RunKehu({"produce", dir.Sub("events.ndjson"), "--kafka",
+                     cluster_->brokers(), "--topic", topic_, "--kafka-config",
+                     ConfigFile(dir)},
+                    &err),
+            0)
+      << err;
+  ASSERT_EQ(RunKehu({"produce", dir.Sub("events.ndjson"), "--data",
+                     dir.Sub("embedded"), "--partitions", "3"},
+                    &err),
+            0)
+      << err;
+
+  std::string out;
+  ASSERT_EQ(RunKehu({"replay", "--kafka", cluster_->brokers(), "--topic",
+                     topic_, "--kafka-config", ConfigFile(dir), "--into",
+                     dir.Sub("from-kafka"), "--fit-as-of", "2026-01-01",
+                     "--currency", "USD"},
+                    &err, &out),
+            0)
+      << err;
+  EXPECT_THAT(out, HasSubstr("events/s) into " + dir.Sub("from-kafka")));
+  EXPECT_THAT(out,
+              HasSubstr("reporting currency USD, from Kafka topic " + topic_));
+  EXPECT_THAT(out, HasSubstr("population as of 2026-01-01"));
+  ASSERT_EQ(RunKehu({"replay", "--data", dir.Sub("embedded"), "--into",
+                     dir.Sub("from-embedded"), "--fit-as-of", "2026-01-01",
+                     "--currency", "USD"},
+                    &err),
+            0)
+      << err;
+  const std::string from_kafka = DigestOf(dir.Sub("from-kafka"));
+  EXPECT_EQ(from_kafka.size(), 64u);
+  EXPECT_EQ(from_kafka, DigestOf(dir.Sub("from-embedded")));
+
+  // There is no log directory to keep the audit entry: the new data
+  // directory keeps it, for the `serve --kafka` that will use it.
+  std::stringstream audit;
+  audit << std::ifstream(dir.Sub("from-kafka/audit.ndjson")).rdbuf();
+  EXPECT_THAT(audit.str(), HasSubstr("\"action\":\"replay\""));
+  EXPECT_THAT(audit.str(), HasSubstr("\"topic\":\"" + topic_ + "\""));
+
+  // A bad property, or (on a real cluster, since the mock one creates
+  // any topic a client asks about) a topic that is not there: said so,
+  // and nothing is made.
+  std::ofstream(dir.Sub("bad.properties")) << "fetch.wait.max.ms=soon\n";
+  EXPECT_EQ(RunKehu({"replay", "--kafka", cluster_->brokers(), "--topic",
+                     topic_, "--kafka-config", dir.Sub("bad.properties"),
+                     "--into", dir.Sub("nothing")},
+                    &err),
+            1);
+  EXPECT_THAT(err, HasSubstr(dir.Sub("bad.properties") +
+                             ":1: property fetch.wait.max.ms"));
+  if (cluster_->mock() == nullptr) {
+    EXPECT_EQ(RunKehu({"replay", "--kafka", cluster_->brokers(), "--topic",
+                       topic_ + "-missing", "--kafka-config", ConfigFile(dir),
+                       "--into", dir.Sub("nothing")},
+                      &err),
+              1);
+    EXPECT_THAT(err, HasSubstr("Kafka topic " + topic_ + "-missing"));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("nothing")));
+  // The log is the topic or DIR/log, not both.
+  EXPECT_NE(RunKehu({"replay", "--kafka", cluster_->brokers(), "--data",
+                     dir.Sub("embedded"), "--into", dir.Sub("both")},
+                    &err),
+            0);
+  EXPECT_THAT(err, HasSubstr("--data"));
+  EXPECT_NE(
+      RunKehu({"replay", "--topic", topic_, "--into", dir.Sub("topic")}, &err),
+      0);
+  EXPECT_THAT(err, HasSubstr("--kafka"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, KafkaCliTest,

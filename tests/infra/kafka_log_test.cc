@@ -168,17 +168,43 @@ TEST_P(KafkaLogTest, AppendAfterShutdownIsCancelledAndWaitsReturn) {
   EXPECT_FALSE(log->WaitForData(0, 0, absl::Now() + kPatience));
 }
 
+TEST_P(KafkaLogTest, OpenedReadOnlyItReadsButDoesNotAppend) {
+  ASSERT_OK_AND_ASSIGN(auto writer, KafkaLog::Open(Options()));
+  ASSERT_OK_AND_ASSIGN(auto positions, writer->Append(Records(30, "w")));
+  KafkaLogOptions options = Options();
+  options.read_only = true;
+  ASSERT_OK_AND_ASSIGN(auto reader, KafkaLog::Open(options));
+  EXPECT_EQ(reader->partition_count(), 4);
+  EXPECT_EQ(reader->producer(), nullptr);
+  const LogPosition& last = positions.back();
+  EXPECT_EQ(reader->EndOffset(last.partition),
+            writer->EndOffset(last.partition));
+  std::vector<LogRecord> read;
+  ASSERT_OK(reader->Read(last.partition, last.offset, 1, &read));
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].value, "w-29");
+  const absl::Status append = reader->Append(Records(1, "x")).status();
+  EXPECT_EQ(append.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(append.message(), HasSubstr("opened for reading"));
+  reader->Shutdown();
+  EXPECT_EQ(reader->Append(Records(1, "x")).status().code(),
+            absl::StatusCode::kCancelled);
+}
+
 TEST_P(KafkaLogTest, MissingTopicIsNotFoundAndSaysHowToCreateIt) {
   if (GetParam() == KafkaBackend::kMock) {
     GTEST_SKIP() << "the mock cluster creates any topic a client asks about";
   }
   KafkaLogOptions options = Options();
   options.topic = topic_ + "-missing";
-  auto log = KafkaLog::Open(options);
-  ASSERT_FALSE(log.ok());
-  EXPECT_EQ(log.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(log.status().message(), HasSubstr(options.topic));
-  EXPECT_THAT(log.status().message(), HasSubstr("kehu topics create"));
+  for (const bool read_only : {false, true}) {
+    options.read_only = read_only;
+    auto log = KafkaLog::Open(options);
+    ASSERT_FALSE(log.ok());
+    EXPECT_EQ(log.status().code(), absl::StatusCode::kNotFound);
+    EXPECT_THAT(log.status().message(), HasSubstr(options.topic));
+    EXPECT_THAT(log.status().message(), HasSubstr("kehu topics create"));
+  }
 }
 
 TEST_P(KafkaLogTest, BadPropertyFromTheConfigFileIsNamed) {
