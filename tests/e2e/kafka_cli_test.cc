@@ -240,6 +240,48 @@ TEST_P(KafkaCliTest, ReplayOfTheTopicGivesTheStoreOfTheSameEventsReplayed) {
   EXPECT_THAT(audit.str(), HasSubstr("\"action\":\"replay\""));
   EXPECT_THAT(audit.str(), HasSubstr("\"topic\":\"" + topic_ + "\""));
 
+  // A server of a new consumer group starts on the replayed store where
+  // the replay stopped: it folds what came since, and nothing twice.
+  {
+    std::ofstream more(dir.Sub("more.ndjson"));
+    more << *producers::ToNdjsonLine(testing::Registered("late-1", "late", 0));
+  }
+  ASSERT_EQ(RunKehu({"produce", dir.Sub("more.ndjson"), "--kafka",
+                     cluster_->brokers(), "--topic", topic_, "--kafka-config",
+                     ConfigFile(dir)},
+                    &err),
+            0)
+      << err;
+  Subprocess server({KEHU_BINARY, "serve", "--kafka", cluster_->brokers(),
+                     "--topic", topic_, "--group", topic_ + "-replayed",
+                     "--data", dir.Sub("from-kafka"), "--listen", "127.0.0.1:0",
+                     "--kafka-config", ConfigFile(dir), "--fit-interval-hours",
+                     "0", "--no-snapshots", "--currency", "USD"});
+  const std::string listening = server.ReadStderrUntil("listening on ");
+  const size_t begin = listening.find("listening on ") + 13;
+  ASSERT_NE(listening.find("listening on "), std::string::npos)
+      << server.stderr_text();
+  const std::string address =
+      listening.substr(begin, listening.find(',', begin) - begin);
+  ASSERT_EQ(RunKehu({"query", "progress", "--wait", "--timeout", "120",
+                     "--server", address},
+                    &err, &out),
+            0)
+      << err;
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.Wait(), 0) << server.stderr_text();
+  // The last line: "all", lag, folded, duplicates, dead letters.
+  std::istringstream all(out.substr(out.rfind("all")));
+  std::string label;
+  int64_t lag = -1, folded = -1, duplicates = -1;
+  all >> label >> lag >> folded >> duplicates;
+  std::ifstream events(dir.Sub("events.ndjson"));
+  const int64_t simulated = std::count(std::istreambuf_iterator<char>(events),
+                                       std::istreambuf_iterator<char>(), '\n');
+  EXPECT_EQ(lag, 0) << out;
+  EXPECT_EQ(folded, simulated + 1) << out;
+  EXPECT_EQ(duplicates, 0) << out;
+
   // A bad property, or (on a real cluster, since the mock one creates
   // any topic a client asks about) a topic that is not there: said so,
   // and nothing is made.
