@@ -100,10 +100,14 @@ absl::Time NextPeriodStart(SnapshotPeriod period, absl::Time t) {
   return absl::FromCivil(absl::CivilMonth(start) + 1, utc);
 }
 
-std::optional<absl::Time> LogBusinessTime(
-    infra::EventLog& log, const std::vector<int32_t>& partitions,
+namespace {
+
+// The latest occurred_at among the last records of `partitions`, or with
+// `first` the earliest among their first records; see LogBusinessTime().
+std::optional<absl::Time> EdgeBusinessTime(
+    infra::EventLog& log, const std::vector<int32_t>& partitions, bool first,
     const std::function<bool()>& stopping) {
-  std::optional<absl::Time> latest;
+  std::optional<absl::Time> edge;
   std::vector<infra::LogRecord> records;
   events::v1::Event event;
   for (int32_t p : partitions) {
@@ -111,15 +115,32 @@ std::optional<absl::Time> LogBusinessTime(
     const int64_t end = log.EndOffset(p);
     if (end == 0) continue;
     records.clear();
-    if (!log.Read(p, end - 1, 1, &records).ok() || records.empty()) continue;
+    if (!log.Read(p, first ? 0 : end - 1, 1, &records).ok() ||
+        records.empty()) {
+      continue;
+    }
     if (!event.ParseFromString(records[0].value) || !event.has_occurred_at()) {
       continue;
     }
     const absl::Time at = absl::FromUnixSeconds(event.occurred_at().seconds()) +
                           absl::Nanoseconds(event.occurred_at().nanos());
-    if (!latest.has_value() || at > *latest) latest = at;
+    if (!edge.has_value() || (first ? at < *edge : at > *edge)) edge = at;
   }
-  return latest;
+  return edge;
+}
+
+}  // namespace
+
+std::optional<absl::Time> LogBusinessTime(
+    infra::EventLog& log, const std::vector<int32_t>& partitions,
+    const std::function<bool()>& stopping) {
+  return EdgeBusinessTime(log, partitions, /*first=*/false, stopping);
+}
+
+std::optional<absl::Time> LogFirstBusinessTime(
+    infra::EventLog& log, const std::vector<int32_t>& partitions,
+    const std::function<bool()>& stopping) {
+  return EdgeBusinessTime(log, partitions, /*first=*/true, stopping);
 }
 
 absl::StatusOr<std::optional<BusinessTimeSpan>> ReadBusinessTimeSpan(

@@ -95,6 +95,13 @@ absl::Time NextPeriodStart(SnapshotPeriod period, absl::Time t);
 std::optional<absl::Time> LogBusinessTime(
     infra::EventLog& log, const std::vector<int32_t>& partitions,
     const std::function<bool()>& stopping = {});
+// The earliest occurred_at among the first records of `partitions`, as
+// LogBusinessTime(): how far back the log's history goes at least (a later
+// record may have occurred earlier still; ReadBusinessTimeSpan() reads
+// them all).
+std::optional<absl::Time> LogFirstBusinessTime(
+    infra::EventLog& log, const std::vector<int32_t>& partitions,
+    const std::function<bool()>& stopping = {});
 
 // The earliest and the latest occurred_at among all records of `log`, read
 // from start to end: the business time a backfill covers.

@@ -142,21 +142,29 @@ absl::Status Server::TakeDueSnapshot() {
   const SnapshotPeriod period = options_.snapshot_period;
   if (!next_snapshot_.has_value()) {
     const std::optional<absl::Time> latest = snapshots_->latest();
-    if (latest.has_value()) {
-      // Crossed while no server ran: said once, with the remedy.
-      const std::vector<absl::Time> none =
-          BoundariesBetween(period, *latest, *business);
-      if (!none.empty()) {
-        std::cerr << "kehu serve: " << none.size() << " "
-                  << SnapshotPeriodName(period)
-                  << " boundaries since the last snapshot ("
-                  << PopulationSnapshots::NameOf(*latest)
-                  << ") have none: " << PopulationSnapshots::NameOf(none[0])
-                  << (none.size() > 1
-                          ? " to " + PopulationSnapshots::NameOf(none.back())
-                          : "")
-                  << "; `kehu admin backfill-snapshots` makes them\n";
-      }
+    // Crossed while no server ran, or by history loaded before any
+    // snapshot was taken (`kehu produce --data`): said once, with the
+    // remedy where there is one.
+    const std::optional<absl::Time> since =
+        latest.has_value() ? latest
+                           : LogFirstBusinessTime(*log_, partitions, stopping);
+    if (stopping()) return absl::CancelledError("shutting down");
+    const std::vector<absl::Time> none =
+        since.has_value() ? BoundariesBetween(period, *since, *business)
+                          : std::vector<absl::Time>();
+    if (!none.empty()) {
+      std::cerr << "kehu serve: " << none.size() << " "
+                << SnapshotPeriodName(period) << " boundaries since "
+                << (latest.has_value() ? "the last snapshot ("
+                                       : "the log's first events (")
+                << PopulationSnapshots::NameOf(*since)
+                << ") have none: " << PopulationSnapshots::NameOf(none[0])
+                << (none.size() > 1
+                        ? " to " + PopulationSnapshots::NameOf(none.back())
+                        : "")
+                << (on_kafka()
+                        ? "; backfilling them needs the embedded log\n"
+                        : "; `kehu admin backfill-snapshots` makes them\n");
     }
     next_snapshot_ = NextPeriodStart(
         period, std::max(*business, latest.value_or(absl::InfinitePast())));

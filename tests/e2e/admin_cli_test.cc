@@ -2,6 +2,8 @@
 // a standby while serving, see both stores, switch, switch back, drop the
 // standby, read the audit trail — and the rebuilt store holds what the
 // served one does (`kehu digest --store`).
+#include <signal.h>
+
 #include <string>
 #include <vector>
 
@@ -35,7 +37,20 @@ TEST(AdminCliTest, BackfillSnapshotsWhileServing) {
   ASSERT_EQ(sim.code, 0) << sim.err;
   ASSERT_EQ(Kehu({"produce", dir.Sub("events.ndjson"), "--data", data}).code,
             0);
-  // February offline, before the server starts.
+  {
+    // Before any snapshot, the first look counts from the log's first
+    // events.
+    Subprocess first({KEHU_BINARY, "serve", "--data", data, "--listen",
+                      "127.0.0.1:0", "--fit-interval-hours", "0"});
+    EXPECT_THAT(first.ReadStderrUntil("makes them"),
+                ::testing::ContainsRegex(
+                    "kehu serve: 2 month boundaries since the log's first "
+                    "events \\(2025-01-0[1-9]\\) have none: 2025-02-01 to "
+                    "2025-03-01; `kehu admin backfill-snapshots` makes them"));
+    first.Signal(SIGTERM);
+    EXPECT_EQ(first.Wait(), 0) << first.stderr_text();
+  }
+  // February offline, before the server starts again.
   Finished offline =
       Kehu({"snapshots", "backfill", "--data", data, "--to", "2025-02-01"});
   ASSERT_EQ(offline.code, 0) << offline.err;
