@@ -575,14 +575,22 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
     return absl::InvalidArgumentError(absl::StrCat(
         "replay: until_offset must be >= 0, not ", *options.until_offset));
   }
+  const int32_t count = log->partition_count();
+  std::vector<bool> replayed(count, !options.partitions.has_value());
+  for (const int32_t p : options.partitions.value_or(std::vector<int32_t>())) {
+    if (p < 0 || p >= count) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "replay: partition ", p, " out of range [0, ", count, ")"));
+    }
+    replayed[p] = true;
+  }
   KEHU_RETURN_IF_ERROR(CheckFresh(*store));
   KEHU_RETURN_IF_ERROR(MarkReplayInProgress(store, true));
 
-  const int32_t count = log->partition_count();
   ReplayResult result;
   ReplayProgress progress;
   for (int32_t p = 0; p < count; ++p) {
-    int64_t stop = log->EndOffset(p);
+    int64_t stop = replayed[p] ? log->EndOffset(p) : 0;
     if (options.until_offset.has_value()) {
       stop = std::min(stop, *options.until_offset);
     }

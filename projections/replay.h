@@ -126,6 +126,10 @@ struct ReplayOptions {
   // Leave out events that occurred after this time (see above); nullopt:
   // no cut by business time.
   std::optional<absl::Time> until;
+  // Replay only these partitions (a Kafka member's, for its snapshots);
+  // the others are left out as if they were empty (stop offset 0).
+  // nullopt: all. Each must be in [0, partition count).
+  std::optional<std::vector<int32_t>> partitions;
   // Run the population step at this reference time after folding;
   // nullopt: none (the store then has no `population` row).
   std::optional<absl::Time> fit_as_of;

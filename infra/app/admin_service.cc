@@ -3,8 +3,9 @@
 #include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "infra/app/auth_tokens.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/util/time_util.h"
+#include "infra/app/auth_tokens.h"
 #include "infra/grpc_status.h"
 #include "infra/reference_time.h"
 #include "infra/status_macros.h"
@@ -54,15 +55,15 @@ AdminService::AdminService(infra::ProjectionStore* store,
                            projections::PopulationOptions options,
                            std::function<absl::Time()> clock,
                            absl::Duration max_clock_skew,
-                           const AuditTrail* audit,
-                           const PopulationSnapshots* snapshots)
+                           const AuditTrail* audit, SnapshotBackfill backfill)
     : store_(store),
       stores_(nullptr),
       options_(options),
       clock_(std::move(clock)),
       max_clock_skew_(max_clock_skew),
       audit_(audit),
-      snapshots_(snapshots) {}
+      backfill_(std::move(backfill)),
+      snapshots_(backfill_.snapshots) {}
 
 AdminService::AdminService(ServingStores* stores,
                            projections::PopulationOptions options,
@@ -76,8 +77,12 @@ AdminService::AdminService(ServingStores* stores,
       clock_(std::move(clock)),
       max_clock_skew_(max_clock_skew),
       audit_(audit),
-      backfill_(backfill),
-      snapshots_(backfill.snapshots) {}
+      backfill_(std::move(backfill)),
+      snapshots_(backfill_.snapshots) {}
+
+infra::ProjectionStore* AdminService::active_store() const {
+  return stores_ != nullptr ? stores_->active_store().get() : store_;
+}
 
 absl::Status AdminService::Record(AuditEntry entry,
                                   const absl::Status& outcome) {
@@ -240,12 +245,9 @@ grpc::Status AdminService::BackfillSnapshot(
     grpc::ServerContext* context,
     const admin::v1::BackfillSnapshotRequest* request,
     admin::v1::BackfillSnapshotResponse* response) {
-  if (stores_ == nullptr || backfill_.snapshots == nullptr) {
-    return grpc::Status(
-        grpc::StatusCode::FAILED_PRECONDITION,
-        "backfilling snapshots needs the embedded log; on Kafka each member "
-        "snapshots the partitions it holds, which a replay of the whole "
-        "topic does not give");
+  if (backfill_.snapshots == nullptr || backfill_.log == nullptr) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "this server keeps no population snapshots");
   }
   SnapshotPeriod period = backfill_.period;
   if (!request->period().empty()) {
@@ -271,9 +273,20 @@ grpc::Status AdminService::BackfillSnapshot(
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "from: after to");
   }
 
+  // A Kafka member replays the partitions it holds.
+  std::optional<std::vector<int32_t>> partitions;
+  if (backfill_.partitions) {
+    partitions = backfill_.partitions();
+    if (partitions->empty()) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "this member holds no partition of the topic yet "
+                          "(the consumer group has not assigned it any)");
+    }
+  }
+
   absl::MutexLock lock(&backfill_mu_);
   absl::StatusOr<std::optional<BusinessTimeSpan>> span =
-      ReadBusinessTimeSpan(*backfill_.log);
+      ReadBusinessTimeSpan(*backfill_.log, partitions);
   if (!span.ok()) return infra::ToGrpcStatus(span.status());
   if (!span->has_value()) return grpc::Status::OK;  // an empty log
   const std::vector<absl::Time> missing =
@@ -293,16 +306,20 @@ grpc::Status AdminService::BackfillSnapshot(
 
   projections::ReplayOptions replay;  // one thread: the server is serving
   replay.threads = 1;
+  replay.partitions = partitions;
   replay.cancelled = [context] { return context->IsCancelled(); };
   const absl::Time started = absl::Now();
   absl::StatusOr<projections::ReplayResult> result =
-      backfill_.snapshots->Backfill(
-          backfill_.log, missing[0],
-          stores_->active_store()->reporting_currency(), replay);
-  absl::Status recorded =
-      Record(BackfillAuditEntry(missing[0], period, CallerOf(*context), result,
-                                absl::Now() - started),
-             result.status());
+      backfill_.snapshots->Backfill(backfill_.log, missing[0],
+                                    active_store()->reporting_currency(),
+                                    replay);
+  admin::v1::AuditEntry entry = BackfillAuditEntry(
+      missing[0], period, CallerOf(*context), result, absl::Now() - started);
+  if (partitions.has_value()) {
+    (*entry.mutable_arguments())["partitions"] =
+        absl::StrJoin(*partitions, ",");
+  }
+  absl::Status recorded = Record(std::move(entry), result.status());
   if (!result.ok()) return infra::ToGrpcStatus(result.status());
   if (!recorded.ok()) return infra::ToGrpcStatus(recorded);
   response->set_snapshot(PopulationSnapshots::NameOf(missing[0]));

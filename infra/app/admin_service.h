@@ -11,7 +11,8 @@
 //
 // BackfillSnapshot makes the population snapshot of the oldest boundary
 // the server's schedule never saw (PopulationSnapshots::Backfill), one per
-// call, one call at a time, on the embedded log only.
+// call, one call at a time. On Kafka it replays the partitions the member
+// holds when called, as its scheduled snapshots measure them.
 //
 // Every action that changes something (fit, rebuild, switch, drop,
 // backfill) is
@@ -47,6 +48,10 @@ struct SnapshotBackfill {
   infra::EventLog* log = nullptr;
   // When the request names none.
   SnapshotPeriod period = SnapshotPeriod::kMonth;
+  // The partitions a backfill replays, asked at each call: a Kafka
+  // member's assignment, the customers its store and its scheduled
+  // snapshots hold. Empty: every partition of the log.
+  std::function<std::vector<int32_t>()> partitions;
 };
 
 class AdminService final : public admin::v1::Admin::Service {
@@ -54,13 +59,14 @@ class AdminService final : public admin::v1::Admin::Service {
   // Fits `store` alone; no blue-green rebuild. `store` is not owned and
   // must outlive the service. `clock` gives the default as_of; as_of may
   // lie at most `max_clock_skew` after it. `audit` (not owned; may be
-  // null: nothing is recorded) must outlive the service.
+  // null: nothing is recorded) must outlive the service. Backfills
+  // snapshots when `backfill` names them.
   AdminService(infra::ProjectionStore* store,
                projections::PopulationOptions options,
                std::function<absl::Time()> clock,
                absl::Duration max_clock_skew = absl::Minutes(5),
                const AuditTrail* audit = nullptr,
-               const PopulationSnapshots* snapshots = nullptr);
+               SnapshotBackfill backfill = {});
   // Fits and rebuilds the stores of `stores` (not owned); backfills
   // snapshots when `backfill` names them.
   AdminService(ServingStores* stores, projections::PopulationOptions options,
@@ -107,6 +113,8 @@ class AdminService final : public admin::v1::Admin::Service {
   // cannot be recorded must not look done quietly.
   absl::Status Record(admin::v1::AuditEntry entry,
                       const absl::Status& outcome);
+  // The store queries read: `store_`, or the active one of `stores_`.
+  infra::ProjectionStore* active_store() const;
 
   infra::ProjectionStore* const store_;  // without `stores_`
   ServingStores* const stores_;          // may be null

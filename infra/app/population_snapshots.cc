@@ -1,6 +1,7 @@
 #include "infra/app/population_snapshots.h"
 
 #include <filesystem>
+#include <numeric>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -144,11 +145,14 @@ std::optional<absl::Time> LogFirstBusinessTime(
 }
 
 absl::StatusOr<std::optional<BusinessTimeSpan>> ReadBusinessTimeSpan(
-    infra::EventLog& log) {
+    infra::EventLog& log,
+    const std::optional<std::vector<int32_t>>& partitions) {
   constexpr size_t kBatch = 10000;
   std::optional<BusinessTimeSpan> span;
   events::v1::Event event;
-  for (int32_t p = 0; p < log.partition_count(); ++p) {
+  std::vector<int32_t> all(log.partition_count());
+  std::iota(all.begin(), all.end(), 0);
+  for (int32_t p : partitions.value_or(all)) {
     const int64_t end = log.EndOffset(p);
     for (int64_t offset = 0; offset < end;) {
       int64_t read = 0;

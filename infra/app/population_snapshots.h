@@ -50,7 +50,8 @@
 // (RemoveOldest), else they are deleted by hand (the server reads the
 // directory at start). On Kafka each member of the consumer group
 // snapshots its own store, over the partitions it holds, as its
-// population step measures them; backfills read the embedded log only.
+// population step measures them, and its backfills replay those
+// partitions only (ReplayOptions::partitions).
 #ifndef KEHU_INFRA_APP_POPULATION_SNAPSHOTS_H_
 #define KEHU_INFRA_APP_POPULATION_SNAPSHOTS_H_
 
@@ -103,15 +104,17 @@ std::optional<absl::Time> LogFirstBusinessTime(
     infra::EventLog& log, const std::vector<int32_t>& partitions,
     const std::function<bool()>& stopping = {});
 
-// The earliest and the latest occurred_at among all records of `log`, read
-// from start to end: the business time a backfill covers.
+// The earliest and the latest occurred_at among all records of `log` (of
+// `partitions` of it, when given), read from start to end: the business
+// time a backfill covers.
 struct BusinessTimeSpan {
   absl::Time first;
   absl::Time last;
 };
 // nullopt when no record parses.
 absl::StatusOr<std::optional<BusinessTimeSpan>> ReadBusinessTimeSpan(
-    infra::EventLog& log);
+    infra::EventLog& log,
+    const std::optional<std::vector<int32_t>>& partitions = std::nullopt);
 
 // The period boundaries after `first` up to and including the start of
 // the period `last` lies in, oldest first: the boundaries business time

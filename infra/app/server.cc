@@ -69,15 +69,16 @@ absl::Status Server::Start() {
   builder.RegisterService(ingest_.get());
   builder.RegisterService(query_.get());
   auto clock = [] { return absl::Now(); };
+  SnapshotBackfill backfill{snapshots_.get(), log_.get(),
+                            options_.snapshot_period};
+  if (on_kafka()) backfill.partitions = [this] { return FoldedPartitions(); };
   admin_ = stores_ != nullptr
                ? std::make_unique<AdminService>(
                      stores_.get(), options_.population, clock, audit_.get(),
-                     absl::Minutes(5),
-                     SnapshotBackfill{snapshots_.get(), log_.get(),
-                                      options_.snapshot_period})
+                     absl::Minutes(5), std::move(backfill))
                : std::make_unique<AdminService>(
                      kafka_store_.get(), options_.population, clock,
-                     absl::Minutes(5), audit_.get(), snapshots_.get());
+                     absl::Minutes(5), audit_.get(), std::move(backfill));
   builder.RegisterService(admin_.get());
   health_ = std::make_unique<HealthService>(
       std::vector<std::string>{ingest::v1::Ingest::service_full_name(),
@@ -162,9 +163,7 @@ absl::Status Server::TakeDueSnapshot() {
                 << (none.size() > 1
                         ? " to " + PopulationSnapshots::NameOf(none.back())
                         : "")
-                << (on_kafka()
-                        ? "; backfilling them needs the embedded log\n"
-                        : "; `kehu admin backfill-snapshots` makes them\n");
+                << "; `kehu admin backfill-snapshots` makes them\n";
     }
     next_snapshot_ = NextPeriodStart(
         period, std::max(*business, latest.value_or(absl::InfinitePast())));

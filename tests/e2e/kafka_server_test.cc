@@ -12,6 +12,7 @@
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "infra/app/server.h"
+#include "infra/embedded_log.h"
 #include "infra/kafka_handles.h"
 #include "infra/murmur2.h"
 #include "kehu/admin/v1/admin.grpc.pb.h"
@@ -337,13 +338,78 @@ TEST_P(KafkaServerTest, PopulationSnapshotsAreTakenOnKafkaToo) {
     ASSERT_EQ(listed.snapshots_size(), 1);
     EXPECT_EQ(listed.snapshots(0).name(), name);
   }
-  // Backfilling through the admin API needs the embedded log, and says so.
-  grpc::ClientContext context;
-  admin::v1::BackfillSnapshotResponse response;
-  grpc::Status refused = admin->BackfillSnapshot(&context, {}, &response);
-  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_THAT(refused.error_message(),
-              ::testing::HasSubstr("needs the embedded log"));
+
+  // The weeks before it get theirs from a replay of the partitions this
+  // member holds (all of them here), one per call, oldest first.
+  const std::vector<absl::Time> missing = BoundariesBetween(
+      SnapshotPeriod::kWeek,
+      absl::FromUnixSeconds((*events_)[0].occurred_at().seconds()),
+      boundary - absl::Nanoseconds(1));
+  ASSERT_GE(missing.size(), 2u);
+  admin::v1::BackfillSnapshotResponse backfilled;
+  {
+    grpc::ClientContext context;
+    grpc::Status s = admin->BackfillSnapshot(&context, {}, &backfilled);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  const std::string oldest = PopulationSnapshots::NameOf(missing[0]);
+  EXPECT_EQ(backfilled.snapshot(), oldest);
+  EXPECT_EQ(backfilled.remaining(), static_cast<int32_t>(missing.size()) - 1);
+  EXPECT_GT(backfilled.folded(), 0);
+  EXPECT_LT(backfilled.folded(), static_cast<int64_t>(events_->size()));
+  EXPECT_EQ(server.snapshots()->AtOrBefore(missing[0])->name, oldest);
+
+  // The same population as a backfill of the same records on the
+  // embedded log: each partition holds them in the same order.
+  testing::TempDir embedded_dir;
+  {
+    infra::EmbeddedLogOptions log_options;
+    log_options.partitions = kPartitions;
+    ASSERT_OK_AND_ASSIGN(auto log, infra::EmbeddedLog::Open(
+                                       embedded_dir.Sub("log"), log_options));
+    std::vector<infra::LogAppend> records;
+    for (const Event& e : *events_) {
+      records.push_back({e.customer_id(), e.SerializeAsString()});
+    }
+    ASSERT_OK(log->Append(records).status());
+    ASSERT_OK_AND_ASSIGN(
+        auto snapshots,
+        PopulationSnapshots::Open(embedded_dir.path(), options.population));
+    projections::ReplayOptions replay;
+    replay.threads = 1;
+    ASSERT_OK(snapshots
+                  ->Backfill(log.get(), missing[0],
+                             server.store()->reporting_currency(), replay)
+                  .status());
+  }
+  auto population_of = [](const std::string& dir) {
+    auto store = infra::ProjectionStore::OpenReadOnly(dir);
+    EXPECT_TRUE(store.ok()) << store.status();
+    auto population = (*store)->GetPopulation();
+    EXPECT_TRUE(population.ok() && population->has_value()) << dir;
+    return population->value_or(store::v1::PopulationModel());
+  };
+  const store::v1::PopulationModel from_kafka =
+      population_of(dir.path() + "/snapshots/" + oldest);
+  EXPECT_EQ(from_kafka.as_of_us(), absl::ToUnixMicros(missing[0]));
+  EXPECT_GT(from_kafka.purchasing_customers(), 0);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+      from_kafka, population_of(embedded_dir.path() + "/snapshots/" + oldest)));
+
+  // The audit trail names the partitions replayed.
+  {
+    grpc::ClientContext context;
+    admin::v1::ListAuditTrailResponse trail;
+    ASSERT_TRUE(admin->ListAuditTrail(&context, {}, &trail).ok());
+    bool found = false;
+    for (const auto& entry : trail.entries()) {
+      if (entry.action() != "snapshot-backfill") continue;
+      found = true;
+      EXPECT_EQ(entry.arguments().at("partitions"), "0,1,2,3,4,5");
+      EXPECT_EQ(entry.outcome(), "ok");
+    }
+    EXPECT_TRUE(found);
+  }
 }
 
 TEST_P(KafkaServerTest, StartFailsClearlyOnABadKafkaConfigFile) {

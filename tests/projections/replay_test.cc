@@ -479,6 +479,44 @@ TEST(ReplayTest, UntilOffsetGivesTheDigestOfALiveStoreThatFoldedThatPrefix) {
   EXPECT_NE(Digest(*whole), Digest(*replayed));
 }
 
+TEST(ReplayTest, PartitionsGiveTheDigestOfALogHoldingOnlyThosePartitions) {
+  TempDir dir;
+  auto log = SimulatedLog(dir.Sub("log"), 300, 7);
+  // The same records of partitions 0 and 2 alone, at the same offsets.
+  auto only = OpenLog(dir.Sub("only"));
+  const auto events = testing::SimulatedEvents(300, 365, 7);
+  std::vector<events::v1::Event> kept;
+  for (const auto& e : events) {
+    const int32_t p = infra::PartitionForKey(e.customer_id(), kPartitions);
+    if (p == 0 || p == 2) kept.push_back(e);
+  }
+  std::vector<int64_t> ends;
+  ASSERT_OK(
+      testing::AppendEvents(only.get(), kept, 0, kept.size(), &ends, 500));
+
+  auto subset = OpenStore(dir.Sub("subset"));
+  ReplayOptions options = Options();
+  options.partitions = std::vector<int32_t>{2, 0};
+  options.fit_as_of = kAsOf;
+  ASSERT_OK_AND_ASSIGN(ReplayResult result,
+                       Replay(log.get(), subset.get(), options));
+  EXPECT_EQ(result.stop_offsets,
+            (std::vector<int64_t>{log->EndOffset(0), 0, log->EndOffset(2), 0}));
+  EXPECT_EQ(result.records, static_cast<int64_t>(kept.size()));
+  auto alone = OpenStore(dir.Sub("alone"));
+  ReplayOptions all = Options();
+  all.fit_as_of = kAsOf;
+  ASSERT_OK(Replay(only.get(), alone.get(), all));
+  EXPECT_EQ(Digest(*subset), Digest(*alone));
+
+  auto refused = OpenStore(dir.Sub("refused"));
+  options.partitions = std::vector<int32_t>{kPartitions};
+  const absl::Status out_of_range =
+      Replay(log.get(), refused.get(), options).status();
+  EXPECT_EQ(out_of_range.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(out_of_range.message(), HasSubstr("partition 4 out of range"));
+}
+
 TEST(ReplayTest, UntilFoldsExactlyTheEventsThatOccurredByThenWhereverTheyAre) {
   TempDir dir;
   auto log = OpenLog(dir.Sub("log"));
