@@ -31,9 +31,10 @@ AuditEntry Entry(const std::string& action, const std::string& caller) {
 grpc::Status NoBlueGreen() {
   return grpc::Status(
       grpc::StatusCode::FAILED_PRECONDITION,
-      "blue-green rebuilds need the embedded log; on Kafka, start a second "
-      "server with a fresh --data directory in a new consumer group (--group) "
-      "and move clients to it once it has caught up");
+      "blue-green rebuilds need the embedded log; on Kafka, build a store "
+      "with `kehu replay --kafka BROKERS --into DIR`, start a second server "
+      "on it (--data DIR) in a new consumer group (--group), and move "
+      "clients to it once it has caught up");
 }
 
 }  // namespace

@@ -396,6 +396,17 @@ TEST_P(KafkaServerTest, PopulationSnapshotsAreTakenOnKafkaToo) {
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
       from_kafka, population_of(embedded_dir.path() + "/snapshots/" + oldest)));
 
+  // A blue-green rebuild is the embedded log's; the refusal says what to
+  // do on Kafka instead.
+  {
+    grpc::ClientContext context;
+    admin::v1::RebuildResponse rebuilt;
+    grpc::Status refused = admin->Rebuild(&context, {}, &rebuilt);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_THAT(refused.error_message(),
+                ::testing::HasSubstr("kehu replay --kafka"));
+  }
+
   // The audit trail names the partitions replayed.
   {
     grpc::ClientContext context;
