@@ -287,7 +287,7 @@ grpc::Status AdminService::BackfillSnapshot(
 
   absl::MutexLock lock(&backfill_mu_);
   absl::StatusOr<std::optional<BusinessTimeSpan>> span =
-      ReadBusinessTimeSpan(*backfill_.log, partitions);
+      log_spans_.Read(*backfill_.log, partitions);
   if (!span.ok()) return infra::ToGrpcStatus(span.status());
   if (!span->has_value()) return grpc::Status::OK;  // an empty log
   const std::vector<absl::Time> missing =

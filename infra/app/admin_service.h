@@ -127,6 +127,8 @@ class AdminService final : public admin::v1::Admin::Service {
   // What ListSnapshots lists; may be null (an empty list).
   const PopulationSnapshots* const snapshots_;
   absl::Mutex backfill_mu_;  // one backfill at a time
+  // The log's business time span, read once for all backfills.
+  BusinessTimeSpans log_spans_ ABSL_GUARDED_BY(backfill_mu_);
 };
 
 // Who made the call, for the audit trail: "token NAME" when it presented a

@@ -144,7 +144,21 @@ std::optional<absl::Time> LogFirstBusinessTime(
   return EdgeBusinessTime(log, partitions, /*first=*/true, stopping);
 }
 
-absl::StatusOr<std::optional<BusinessTimeSpan>> ReadBusinessTimeSpan(
+namespace {
+
+// `span` widened to take in `at`.
+void Widen(absl::Time at, std::optional<BusinessTimeSpan>* span) {
+  if (!span->has_value()) {
+    *span = BusinessTimeSpan{at, at};
+  } else {
+    (*span)->first = std::min((*span)->first, at);
+    (*span)->last = std::max((*span)->last, at);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<BusinessTimeSpan>> BusinessTimeSpans::Read(
     infra::EventLog& log,
     const std::optional<std::vector<int32_t>>& partitions) {
   constexpr size_t kBatch = 10000;
@@ -153,33 +167,37 @@ absl::StatusOr<std::optional<BusinessTimeSpan>> ReadBusinessTimeSpan(
   std::vector<int32_t> all(log.partition_count());
   std::iota(all.begin(), all.end(), 0);
   for (int32_t p : partitions.value_or(all)) {
+    Partition& scanned = partitions_[p];
     const int64_t end = log.EndOffset(p);
-    for (int64_t offset = 0; offset < end;) {
+    while (scanned.end < end) {
       int64_t read = 0;
-      KEHU_RETURN_IF_ERROR(
-          log.Scan(p, offset, kBatch, [&](const infra::LogRecordView& record) {
+      KEHU_RETURN_IF_ERROR(log.Scan(
+          p, scanned.end, kBatch, [&](const infra::LogRecordView& record) {
             ++read;
-            if (!event.ParseFromArray(record.value.data(),
-                                      static_cast<int>(record.value.size())) ||
-                !event.has_occurred_at()) {
-              return absl::OkStatus();
-            }
-            const absl::Time at =
-                absl::FromUnixSeconds(event.occurred_at().seconds()) +
-                absl::Nanoseconds(event.occurred_at().nanos());
-            if (!span.has_value()) {
-              span = BusinessTimeSpan{at, at};
-            } else {
-              span->first = std::min(span->first, at);
-              span->last = std::max(span->last, at);
+            if (event.ParseFromArray(record.value.data(),
+                                     static_cast<int>(record.value.size())) &&
+                event.has_occurred_at()) {
+              Widen(absl::FromUnixSeconds(event.occurred_at().seconds()) +
+                        absl::Nanoseconds(event.occurred_at().nanos()),
+                    &scanned.span);
             }
             return absl::OkStatus();
           }));
       if (read == 0) break;
-      offset += read;
+      scanned.end += read;
+    }
+    if (scanned.span.has_value()) {
+      Widen(scanned.span->first, &span);
+      Widen(scanned.span->last, &span);
     }
   }
   return span;
+}
+
+absl::StatusOr<std::optional<BusinessTimeSpan>> ReadBusinessTimeSpan(
+    infra::EventLog& log,
+    const std::optional<std::vector<int32_t>>& partitions) {
+  return BusinessTimeSpans().Read(log, partitions);
 }
 
 std::vector<absl::Time> BoundariesBetween(SnapshotPeriod period,

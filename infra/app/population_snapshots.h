@@ -116,6 +116,23 @@ absl::StatusOr<std::optional<BusinessTimeSpan>> ReadBusinessTimeSpan(
     infra::EventLog& log,
     const std::optional<std::vector<int32_t>>& partitions = std::nullopt);
 
+// ReadBusinessTimeSpan() of one log, asked again and again (a backfill
+// call per boundary): each partition is read once, and a later Read()
+// reads only what was appended to it since. Not thread-safe.
+class BusinessTimeSpans {
+ public:
+  absl::StatusOr<std::optional<BusinessTimeSpan>> Read(
+      infra::EventLog& log,
+      const std::optional<std::vector<int32_t>>& partitions = std::nullopt);
+
+ private:
+  struct Partition {
+    int64_t end = 0;  // records [0, end) are taken in
+    std::optional<BusinessTimeSpan> span;
+  };
+  std::map<int32_t, Partition> partitions_;
+};
+
 // The period boundaries after `first` up to and including the start of
 // the period `last` lies in, oldest first: the boundaries business time
 // crossed from `first` to `last`.

@@ -13,6 +13,7 @@
 #include "infra/app/population_snapshots.h"
 #include "infra/app/server.h"
 #include "infra/embedded_log.h"
+#include "infra/murmur2.h"
 #include "kehu/admin/v1/admin.grpc.pb.h"
 #include "kehu/ingest/v1/ingest.grpc.pb.h"
 #include "kehu/query/v1/query.grpc.pb.h"
@@ -451,6 +452,49 @@ TEST(PopulationSnapshotTest, ASnapshotOfAnOlderLayoutStillGivesItsPopulation) {
 // Boundaries the schedule never saw — history appended while no server ran
 // — are backfilled by a replay: the events that occurred before each
 // boundary, late ones included, with the population measured there.
+// Backfill calls ask for the span again and again: it is read once, then
+// only what was appended since; per partition, as a Kafka member asks.
+TEST(PopulationSnapshotTest, BusinessTimeSpansTakeInWhatWasAppendedSince) {
+  TempDir dir;
+  infra::EmbeddedLogOptions log_options;
+  log_options.partitions = 2;
+  log_options.sync = false;
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<infra::EmbeddedLog> log,
+      infra::EmbeddedLog::Open(dir.path() + "/log", log_options));
+  auto append = [&](const Event& e) {
+    return log->Append({{e.customer_id(), e.SerializeAsString()}});
+  };
+  // Two customers of different partitions.
+  std::string other = "C2";
+  while (infra::PartitionForKey(other, 2) == infra::PartitionForKey("C1", 2)) {
+    other += "x";
+  }
+  ASSERT_OK_AND_ASSIGN(auto c1, append(testing::Registered("e1", "C1", 10)));
+  ASSERT_OK(append(testing::Registered("e2", other, 20)).status());
+
+  BusinessTimeSpans spans;
+  ASSERT_OK_AND_ASSIGN(std::optional<BusinessTimeSpan> span, spans.Read(*log));
+  ASSERT_TRUE(span.has_value());
+  EXPECT_EQ(span->first, Day(10));
+  EXPECT_EQ(span->last, Day(20));
+  // Appended late, occurred earliest; and a record that does not parse.
+  ASSERT_OK(append(testing::Registered("e3", other, 3)).status());
+  ASSERT_OK(log->Append({{"C1", "not an event"}}).status());
+  ASSERT_OK_AND_ASSIGN(span, spans.Read(*log));
+  EXPECT_EQ(span->first, Day(3));
+  EXPECT_EQ(span->last, Day(20));
+  // One partition alone.
+  ASSERT_OK_AND_ASSIGN(span,
+                       spans.Read(*log, std::vector<int32_t>{c1[0].partition}));
+  EXPECT_EQ(span->first, Day(10));
+  EXPECT_EQ(span->last, Day(10));
+  // What a fresh read of the whole log gives.
+  ASSERT_OK_AND_ASSIGN(span, ReadBusinessTimeSpan(*log));
+  EXPECT_EQ(span->first, Day(3));
+  EXPECT_EQ(span->last, Day(20));
+}
+
 TEST(PopulationSnapshotTest, BackfillSnapshotsTheBoundariesAHistoryCrossed) {
   TempDir dir;
   infra::EmbeddedLogOptions log_options;
