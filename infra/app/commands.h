@@ -120,9 +120,21 @@ int RunQueryGet(const ClientOptions& options, const std::string& customer_id);
 // `metric`: revenue, margin or purchases.
 int RunQueryTop(const ClientOptions& options, const std::string& metric,
                 int limit);
-// Prints how far the projector is behind the log; with `wait`, first
-// blocks until it has caught up (or the timeout passes).
-int RunQueryProgress(const ClientOptions& options, bool wait);
+// `kehu query progress`.
+struct ProgressFlags {
+  // First block until the projector has caught up (or the timeout passes).
+  bool wait = false;
+  // Instead of the table, a line every `interval_seconds`: events appended
+  // to the log and records the projector read off it per second since the
+  // line before, the lag and the totals; `count` lines (0: until
+  // interrupted).
+  bool watch = false;
+  double interval_seconds = 5;
+  int count = 0;
+};
+// Prints how far the projector is behind the log, per partition, or with
+// `watch` the throughput line by line.
+int RunQueryProgress(const ClientOptions& options, const ProgressFlags& flags);
 // Lists events the projector dead-lettered, in log order, `limit` per page
 // from `page_token` (empty = the first).
 int RunQueryDeadLetters(const ClientOptions& options, int limit,

@@ -408,11 +408,24 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
 
-  bool wait = false;
+  ProgressFlags progress;
   auto* progress_cmd = query_cmd->add_subcommand(
       "progress", "How far the projector is behind the log");
-  progress_cmd->add_flag("--wait", wait,
+  progress_cmd->add_flag("--wait", progress.wait,
                          "Wait until caught up (up to --timeout)");
+  progress_cmd->add_flag("--watch", progress.watch,
+                         "A line per --interval: events appended to and read "
+                         "off the log per second, lag, totals");
+  progress_cmd
+      ->add_option("--interval", progress.interval_seconds,
+                   "Seconds between --watch lines")
+      ->check(CLI::Range(0.05, 3600.0))
+      ->capture_default_str();
+  progress_cmd
+      ->add_option("--count", progress.count,
+                   "--watch lines to print (0: until interrupted)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
 
   int dead_limit = 20;
   std::string page_token;
@@ -597,7 +610,7 @@ int Main(int argc, char** argv) {
   client.timeout = absl::Seconds(timeout_seconds);
   if (get_cmd->parsed()) return RunQueryGet(client, customer_id);
   if (top_cmd->parsed()) return RunQueryTop(client, metric, limit);
-  if (progress_cmd->parsed()) return RunQueryProgress(client, wait);
+  if (progress_cmd->parsed()) return RunQueryProgress(client, progress);
   if (dead_cmd->parsed())
     return RunQueryDeadLetters(client, dead_limit, page_token);
   if (list_cmd->parsed()) return RunQueryList(client, list);

@@ -193,7 +193,76 @@ int RunQueryTop(const ClientOptions& options, const std::string& metric,
   return kExitOk;
 }
 
-int RunQueryProgress(const ClientOptions& options, bool wait) {
+namespace {
+
+// `kehu query progress --watch`: a line per interval, the rates from the
+// difference between two answers (the first line has none).
+int WatchProgress(const ClientOptions& options, query::v1::Query::Stub* stub,
+                  const ProgressFlags& flags) {
+  struct Sample {
+    absl::Time at;
+    int64_t appended = 0;  // records on the log, all partitions
+    int64_t read = 0;      // records the projector read off it
+  };
+  std::optional<Sample> previous;
+  if (!options.json) {
+    std::cout << absl::StrFormat("%-8s %12s %12s %10s %12s %10s %13s\n", "time",
+                                 "appended/s", "read/s", "lag", "folded",
+                                 "duplicates", "dead letters");
+  }
+  for (int line = 0; flags.count == 0 || line < flags.count; ++line) {
+    if (line > 0) absl::SleepFor(absl::Seconds(flags.interval_seconds));
+    grpc::ClientContext context;
+    SetDeadline(&context, options);
+    query::v1::GetProgressResponse response;
+    grpc::Status s =
+        stub->GetProgress(&context, query::v1::GetProgressRequest(), &response);
+    if (!s.ok()) return Fail("progress", options, s);
+    Sample now{absl::Now()};
+    for (const auto& p : response.partitions()) {
+      now.appended += p.log_end_offset();
+      now.read += p.next_offset();
+    }
+    std::optional<double> appended_rate;
+    std::optional<double> read_rate;
+    if (previous.has_value()) {
+      const double seconds = absl::ToDoubleSeconds(now.at - previous->at);
+      appended_rate = (now.appended - previous->appended) / seconds;
+      read_rate = (now.read - previous->read) / seconds;
+    }
+    previous = now;
+    auto rate = [&](const std::optional<double>& r, const char* none) {
+      return r.has_value() ? absl::StrFormat("%.1f", *r) : std::string(none);
+    };
+    if (options.json) {
+      std::cout << absl::StrFormat(
+                       "{\"time\": \"%s\", \"appended_per_second\": %s, "
+                       "\"read_per_second\": %s, \"lag\": %d, \"folded\": "
+                       "%d, \"duplicates\": %d, \"dead_lettered\": %d}",
+                       absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now.at,
+                                        absl::UTCTimeZone()),
+                       rate(appended_rate, "null"), rate(read_rate, "null"),
+                       response.lag(), response.folded(), response.duplicates(),
+                       response.dead_lettered())
+                << std::endl;
+    } else {
+      std::cout << absl::StrFormat("%-8s %12s %12s %10d %12d %10d %13d",
+                                   absl::FormatTime("%H:%M:%S", now.at,
+                                                    absl::UTCTimeZone()),
+                                   rate(appended_rate, "-"),
+                                   rate(read_rate, "-"), response.lag(),
+                                   response.folded(), response.duplicates(),
+                                   response.dead_lettered())
+                << std::endl;
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunQueryProgress(const ClientOptions& options, const ProgressFlags& flags) {
+  const bool wait = flags.wait;
   auto stub = Connect(options);
   const absl::Time deadline = absl::Now() + options.timeout;
   query::v1::GetProgressResponse response;
@@ -214,6 +283,7 @@ int RunQueryProgress(const ClientOptions& options, bool wait) {
     // An operator's command polling a server, not a test.
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  if (flags.watch) return WatchProgress(options, stub.get(), flags);
   if (options.json) {
     PrintJson(response);
     return kExitOk;

@@ -2,6 +2,9 @@
 // serve` on a loopback port, loaded with a small simulated workload and
 // measured with `kehu fit`: what an operator types, and what a script
 // reads with --json.
+#include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,6 +72,42 @@ class QueryCliTest : public ::testing::Test {
 TempDir* QueryCliTest::dir_ = nullptr;
 Subprocess* QueryCliTest::server_ = nullptr;
 std::string* QueryCliTest::address_ = nullptr;
+
+// Nothing is appended meanwhile: after the first line, whose rates have no
+// line before them, both rates are zero and the totals stay put.
+TEST_F(QueryCliTest, ProgressWatchPrintsThroughputLineByLine) {
+  std::ifstream events(dir_->Sub("events.ndjson"));
+  const std::string total =
+      std::to_string(std::count(std::istreambuf_iterator<char>(events),
+                                std::istreambuf_iterator<char>(), '\n'));
+  Finished table =
+      Query({"progress", "--watch", "--interval", "0.05", "--count", "3"});
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_THAT(table.out,
+              ::testing::MatchesRegex(
+                  "time +appended/s +read/s +lag +folded +duplicates +dead "
+                  "letters\n"
+                  "[0-9:]{8} +- +- +0 +" +
+                  total +
+                  " +0 +0\n"
+                  "([0-9:]{8} +0\\.0 +0\\.0 +0 +" +
+                  total + " +0 +0\n){2}"));
+
+  Finished json = Query(
+      {"progress", "--watch", "--json", "--interval", "0.05", "--count", "2"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_THAT(json.out, ::testing::MatchesRegex(
+                            "\\{\"time\": \"[-0-9T:]+Z\", "
+                            "\"appended_per_second\": null, .*\"folded\": " +
+                            total +
+                            ", .*\\}\n"
+                            "\\{.*\"appended_per_second\": 0\\.0, "
+                            "\"read_per_second\": 0\\.0, \"lag\": 0, .*\\}\n"));
+
+  Finished bad = Query({"progress", "--watch", "--interval", "0"});
+  EXPECT_NE(bad.code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("--interval"));
+}
 
 TEST_F(QueryCliTest, ListShowsASegmentAsATable) {
   Finished run = Query({"list", "--tier", "key,potential", "--order",
