@@ -6,9 +6,10 @@
 #include <optional>
 #include <string>
 
+#include "absl/algorithm/container.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -263,9 +264,12 @@ absl::Status ListTopCustomers(const infra::ProjectionStore& store,
   return infra::FromRocks(it->status(), "scanning customer index");
 }
 
+// `held`: the partitions this server folds; nullopt: all.
 absl::Status ReportProgress(const infra::ProjectionStore& store,
                             const infra::EventLog& log,
+                            const std::optional<std::vector<int32_t>>& held,
                             query::v1::GetProgressResponse* response) {
+  response->set_no_partition_held(held.has_value() && held->empty());
   for (int32_t p = 0; p < log.partition_count(); ++p) {
     // The log end first: the projector can only be behind it, never ahead.
     const int64_t end = log.EndOffset(p);
@@ -275,11 +279,15 @@ absl::Status ReportProgress(const infra::ProjectionStore& store,
     out->set_partition(p);
     out->set_log_end_offset(end);
     out->set_next_offset(progress.next_offset());
-    out->set_lag(std::max<int64_t>(0, end - progress.next_offset()));
     out->set_folded(progress.folded());
     out->set_duplicates(progress.duplicates());
     out->set_dead_lettered(progress.dead_lettered());
     out->set_unknown_skipped(progress.unknown_skipped());
+    if (held.has_value() && !absl::c_linear_search(*held, p)) {
+      out->set_not_held(true);  // another member's: in no sum
+      continue;
+    }
+    out->set_lag(std::max<int64_t>(0, end - progress.next_offset()));
     response->set_lag(response->lag() + out->lag());
     response->set_folded(response->folded() + out->folded());
     response->set_duplicates(response->duplicates() + out->duplicates());
@@ -542,7 +550,9 @@ void QueryService::Serve(infra::CallQueues& queues) {
   // On a worker: the Kafka log asks the brokers for its end offsets.
   ServeMethod(queues, &Service::RequestGetProgress, [this](auto& call) {
     OnWorker(call, [this, &call] {
-      return ReportProgress(*stores_->Get(), *log_, call.response());
+      std::optional<std::vector<int32_t>> held;
+      if (options_.folded_partitions) held = options_.folded_partitions();
+      return ReportProgress(*stores_->Get(), *log_, held, call.response());
     });
   });
   ServeMethod(queues, &Service::RequestListDeadLetters, [this](auto& call) {

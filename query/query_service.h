@@ -99,6 +99,9 @@ struct QueryServiceOptions {
   int worker_threads =
       std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   size_t max_queued_calls = 256;
+  // The partitions this server folds, asked at each GetProgress: a Kafka
+  // member's assignment. Empty: every partition of the log.
+  std::function<std::vector<int32_t>()> folded_partitions;
 };
 
 class QueryService final : public query::v1::Query::AsyncService {

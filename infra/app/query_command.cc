@@ -6,9 +6,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/str_format.h"
 #include "infra/app/client_channel.h"
 #include "infra/app/commands.h"
 #include "infra/app/format.h"
@@ -220,6 +221,7 @@ int WatchProgress(const ClientOptions& options, query::v1::Query::Stub* stub,
     if (!s.ok()) return Fail("progress", options, s);
     Sample now{absl::Now()};
     for (const auto& p : response.partitions()) {
+      if (p.not_held()) continue;  // another member's
       now.appended += p.log_end_offset();
       now.read += p.next_offset();
     }
@@ -274,10 +276,17 @@ int RunQueryProgress(const ClientOptions& options, const ProgressFlags& flags) {
     grpc::Status s =
         stub->GetProgress(&context, query::v1::GetProgressRequest(), &response);
     if (!s.ok()) return Fail("progress", options, s);
-    if (!wait || response.lag() == 0) break;
+    if (!wait || (response.lag() == 0 && !response.no_partition_held())) {
+      break;
+    }
     if (absl::Now() >= deadline) {
-      std::cerr << "kehu query progress: still " << response.lag()
-                << " events behind after the timeout\n";
+      if (response.no_partition_held()) {
+        std::cerr << "kehu query progress: the server still holds no "
+                     "partition of the topic after the timeout\n";
+      } else {
+        std::cerr << "kehu query progress: still " << response.lag()
+                  << " events behind after the timeout\n";
+      }
       return kExitError;
     }
     // An operator's command polling a server, not a test.
@@ -292,10 +301,14 @@ int RunQueryProgress(const ClientOptions& options, const ProgressFlags& flags) {
                                "partition", "log end", "folded up to", "lag",
                                "folded", "duplicates", "dead letters");
   for (const auto& p : response.partitions()) {
-    std::cout << absl::StrFormat("%9d %14d %14d %10d %12d %10d %13d\n",
-                                 p.partition(), p.log_end_offset(),
-                                 p.next_offset(), p.lag(), p.folded(),
-                                 p.duplicates(), p.dead_lettered());
+    std::cout << absl::StrFormat(
+        "%9d %14d %14d %10s %12d %10d %13d%s\n", p.partition(),
+        p.log_end_offset(), p.next_offset(),
+        p.not_held() ? "-" : absl::StrCat(p.lag()), p.folded(), p.duplicates(),
+        p.dead_lettered(), p.not_held() ? "  another member's" : "");
+  }
+  if (response.no_partition_held()) {
+    std::cout << "this server holds no partition of the topic yet\n";
   }
   std::cout << absl::StrFormat("%9s %14s %14s %10d %12d %10d %13d\n", "all", "",
                                "", response.lag(), response.folded(),

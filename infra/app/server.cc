@@ -51,6 +51,9 @@ absl::Status Server::Start() {
 
   ingest_ = std::make_unique<producers::IngestService>(log_.get());
   query::QueryServiceOptions query_options;
+  if (on_kafka()) {
+    query_options.folded_partitions = [this] { return FoldedPartitions(); };
+  }
   query_options.history = std::shared_ptr<const query::PopulationHistory>(
       snapshots_.get(), [](const query::PopulationHistory*) {});
   query_ = std::make_unique<query::QueryService>(active_, log_.get(),

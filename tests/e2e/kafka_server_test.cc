@@ -3,6 +3,7 @@
 // by KEHU_KAFKA_BROKERS): events in through the gRPC ingest API or any
 // Kafka client, views out through the gRPC query API — the same views as a
 // server on the embedded log.
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -420,6 +421,81 @@ TEST_P(KafkaServerTest, PopulationSnapshotsAreTakenOnKafkaToo) {
       EXPECT_EQ(entry.outcome(), "ok");
     }
     EXPECT_TRUE(found);
+  }
+}
+
+// With two members in the group, each answers GetProgress for the
+// partitions it holds: the other member's are marked and count in no sum,
+// so a caller waiting on one member's lag is not kept waiting by the
+// partitions it does not fold.
+TEST_P(KafkaServerTest, ProgressCountsOnlyThePartitionsTheMemberHolds) {
+  testing::TempDir dir_a;
+  testing::TempDir dir_b;
+  Server a(KafkaOptions(dir_a.path()));
+  ASSERT_OK(a.Start());
+  ASSERT_TRUE(a.group_projector()->WaitForAssignment(
+      [](const std::vector<int32_t>& held) {
+        return held.size() == static_cast<size_t>(kPartitions);
+      },
+      absl::Now() + kPatience));
+  const std::vector<int64_t> ends = Client(a.address()).Append(*events_);
+
+  Server b(KafkaOptions(dir_b.path()));
+  ASSERT_OK(b.Start());
+  {
+    // Before the group gives B anything, B says so.
+    const query::v1::GetProgressResponse early = Client(b.address()).Progress();
+    const bool none_held = std::all_of(
+        early.partitions().begin(), early.partitions().end(),
+        [](const query::v1::PartitionProgress& p) { return p.not_held(); });
+    EXPECT_EQ(early.no_partition_held(), none_held);
+    if (none_held) EXPECT_EQ(early.lag(), 0);
+  }
+  // The cooperative protocol moves partitions in two rebalances: wait
+  // until both hold some and together all.
+  const absl::Time deadline = absl::Now() + kPatience;
+  std::vector<int32_t> held_a;
+  std::vector<int32_t> held_b;
+  while (absl::Now() < deadline) {
+    held_a = a.group_projector()->assignment();
+    held_b = b.group_projector()->assignment();
+    if (!held_a.empty() && !held_b.empty() &&
+        held_a.size() + held_b.size() == static_cast<size_t>(kPartitions)) {
+      break;
+    }
+    b.group_projector()->WaitForAssignment(
+        [&](const std::vector<int32_t>& held) { return held != held_b; },
+        absl::Now() + absl::Milliseconds(100));
+  }
+  ASSERT_EQ(held_a.size() + held_b.size(), static_cast<size_t>(kPartitions));
+  ASSERT_FALSE(held_b.empty());
+
+  std::vector<int64_t> events_per_partition(kPartitions, 0);
+  for (const Event& e : *events_) {
+    ++events_per_partition[infra::PartitionForKey(e.customer_id(),
+                                                  kPartitions)];
+  }
+  for (auto [server, held] : {std::pair{&a, held_a}, std::pair{&b, held_b}}) {
+    std::vector<int64_t> own(kPartitions, 0);
+    int64_t events = 0;
+    for (int32_t p : held) {
+      own[p] = ends[p];
+      events += events_per_partition[p];
+    }
+    ASSERT_TRUE(server->WaitUntilFolded(own, absl::Now() + kPatience));
+    const query::v1::GetProgressResponse progress =
+        Client(server->address()).Progress();
+    EXPECT_FALSE(progress.no_partition_held());
+    EXPECT_EQ(progress.lag(), 0);
+    EXPECT_EQ(progress.folded(), events);
+    ASSERT_EQ(progress.partitions_size(), kPartitions);
+    for (const auto& p : progress.partitions()) {
+      const bool held_here =
+          std::find(held.begin(), held.end(), p.partition()) != held.end();
+      EXPECT_EQ(p.not_held(), !held_here) << p.partition();
+      EXPECT_EQ(p.log_end_offset(), ends[p.partition()]);
+      if (!held_here) EXPECT_EQ(p.lag(), 0);
+    }
   }
 }
 
