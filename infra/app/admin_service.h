@@ -12,7 +12,8 @@
 // BackfillSnapshot makes the population snapshot of the oldest boundary
 // the server's schedule never saw (PopulationSnapshots::Backfill), one per
 // call, one call at a time. On Kafka it replays the partitions the member
-// holds when called, as its scheduled snapshots measure them.
+// holds when called (its scheduled snapshots measure its whole store,
+// rows of partitions that moved away included).
 //
 // Every action that changes something (fit, rebuild, switch, drop,
 // backfill) is
@@ -49,8 +50,8 @@ struct SnapshotBackfill {
   // When the request names none.
   SnapshotPeriod period = SnapshotPeriod::kMonth;
   // The partitions a backfill replays, asked at each call: a Kafka
-  // member's assignment, the customers its store and its scheduled
-  // snapshots hold. Empty: every partition of the log.
+  // member's assignment, the customers it keeps current. Empty: every
+  // partition of the log.
   std::function<std::vector<int32_t>()> partitions;
 };
 

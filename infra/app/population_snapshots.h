@@ -50,8 +50,9 @@
 // (RemoveOldest), else they are deleted by hand (the server reads the
 // directory at start). On Kafka each member of the consumer group
 // snapshots its own store, over the partitions it holds, as its
-// population step measures them, and its backfills replay those
-// partitions only (ReplayOptions::partitions).
+// population step measures them (with the rows of partitions that moved
+// away, as they were), and its backfills replay the partitions it holds
+// only (ReplayOptions::partitions).
 #ifndef KEHU_INFRA_APP_POPULATION_SNAPSHOTS_H_
 #define KEHU_INFRA_APP_POPULATION_SNAPSHOTS_H_
 
