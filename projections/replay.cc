@@ -567,9 +567,10 @@ absl::Status MarkReplayInProgress(infra::ProjectionStore* store,
 absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
                                     infra::ProjectionStore* store,
                                     const ReplayOptions& options) {
-  if (options.batch_records == 0 || options.threads <= 0) {
+  if (options.batch_records == 0 || options.threads <= 0 ||
+      options.read_threads < 0) {
     return absl::InvalidArgumentError(
-        "replay: batch_records and threads must be > 0");
+        "replay: batch_records and threads must be > 0, read_threads >= 0");
   }
   if (options.until_offset.has_value() && *options.until_offset < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -623,7 +624,8 @@ absl::StatusOr<ReplayResult> Replay(infra::EventLog* log,
   progress.stage = "reading the log";
   std::vector<store::v1::PartitionProgress> staged(count);
   KEHU_RETURN_IF_ERROR(RunTasks(
-      count, options.threads, options,
+      count, options.read_threads > 0 ? options.read_threads : options.threads,
+      options,
       [&](int p, const std::atomic<bool>& failed) -> absl::Status {
         KEHU_ASSIGN_OR_RETURN(
             staged[p], StagePartition(log, store, p, result.stop_offsets[p],

@@ -141,6 +141,10 @@ struct ReplayOptions {
   size_t batch_records = 10000;
   // Threads of each stage. Must be > 0.
   int threads = 2;
+  // Threads of stage 1 when not 0: partitions read at once. On Kafka a
+  // partition's read mostly waits for fetches, so more readers than
+  // cores pay. Must be >= 0.
+  int read_threads = 0;
 
   // Called on the calling thread every `progress_interval` while folding,
   // and once when folding is done; may be empty.

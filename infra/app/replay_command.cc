@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -14,6 +15,12 @@
 #include "projections/replay.h"
 
 namespace kehu::app {
+namespace {
+
+// Partitions a replay of a Kafka topic reads at once, at most.
+constexpr int32_t kKafkaReaders = 16;
+
+}  // namespace
 
 int RunReplay(const ReplayCommandOptions& options) {
   auto fail = [](const std::string& message) {
@@ -79,6 +86,10 @@ int RunReplay(const ReplayCommandOptions& options) {
     // Nothing is written before the topic is known to be there.
     auto log = infra::KafkaLog::Open(log_options);
     if (!log.ok()) return fail(std::string(log.status().message()));
+    // Reading a partition mostly waits for the brokers: read them all at
+    // once (up to 16), whatever --threads gives the other stages.
+    replay.read_threads = std::max(
+        replay.threads, std::min((*log)->partition_count(), kKafkaReaders));
     ReplayProgressDisplay progress("replay", "", &replay);
     result = projections::ReplayIntoNewStore(log->get(), store_dir,
                                              store_options, replay);

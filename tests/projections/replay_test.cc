@@ -112,10 +112,12 @@ TEST(ReplayTest, TwoReplaysOfTheSameLogGiveTheSameDigestAndAnotherLogAnother) {
   auto second = OpenStore(dir.Sub("second"));
   ReplayOptions one = Options();
   ASSERT_OK_AND_ASSIGN(ReplayResult a, Replay(log.get(), first.get(), one));
-  // Other batches and one thread: the order of commits must not show.
+  // Other batches, one thread, partitions read three at a time: the order
+  // of commits must not show.
   ReplayOptions other = Options();
   other.batch_records = 333;
   other.threads = 1;
+  other.read_threads = 3;
   ASSERT_OK_AND_ASSIGN(ReplayResult b, Replay(log.get(), second.get(), other));
   EXPECT_GT(a.records, 3000);
   EXPECT_EQ(a.records, a.folded);
