@@ -79,8 +79,9 @@ int RunReplay(const ReplayCommandOptions& options) {
     log_options.read_only = true;
     if (!options.kafka_config_file.empty()) {
       auto properties = infra::LoadKafkaProperties(options.kafka_config_file);
-      if (!properties.ok())
+      if (!properties.ok()) {
         return fail(std::string(properties.status().message()));
+      }
       log_options.properties = std::move(*properties);
     }
     // Nothing is written before the topic is known to be there.

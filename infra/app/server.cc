@@ -148,7 +148,7 @@ absl::Status Server::TakeDueSnapshot() {
     const std::optional<absl::Time> latest = snapshots_->latest();
     // Crossed while no server ran, or by history loaded before any
     // snapshot was taken (`kehu produce --data`): said once, with the
-    // remedy where there is one.
+    // remedy.
     const std::optional<absl::Time> since =
         latest.has_value() ? latest
                            : LogFirstBusinessTime(*log_, partitions, stopping);
