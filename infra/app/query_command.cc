@@ -202,8 +202,8 @@ int WatchProgress(const ClientOptions& options, query::v1::Query::Stub* stub,
                   const ProgressFlags& flags) {
   struct Sample {
     absl::Time at;
-    int64_t appended = 0;  // records on the log, all partitions
-    int64_t read = 0;      // records the projector read off it
+    int64_t appended = 0;  // records on the log, partitions held
+    int64_t read = 0;      // records the projector read off them
   };
   std::optional<Sample> previous;
   if (!options.json) {
